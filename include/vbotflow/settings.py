@@ -1,0 +1,18 @@
+"""Settings read from the environment (the receiver, the CLI); Airflow tasks use connections."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+VAR_DIR = Path(os.environ.get("VBOTFLOW_VAR_DIR", PROJECT_ROOT / "var"))
+
+
+def db_url() -> str:
+    """The integration database: ``VBOTFLOW_DB_URL``, else a SQLite file under ``var/``."""
+    url = os.environ.get("VBOTFLOW_DB_URL", "").strip()
+    if url:
+        return url
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{VAR_DIR / 'vbotflow.db'}"

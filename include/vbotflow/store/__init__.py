@@ -1,0 +1,1 @@
+"""The integration database: tables (SQLAlchemy Core), engine, migrations."""

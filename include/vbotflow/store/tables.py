@@ -1,0 +1,46 @@
+"""Tables of the integration database (SQLAlchemy Core). Migrations create them; this mirrors them."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+CAMPAIGN_RUN_STATES = ("pending", "sending", "created", "failed", "ambiguous")
+
+# One row per chunk of a campaign config's daily list: the outbox that makes creation exactly-once.
+campaign_run = sa.Table(
+    "campaign_run",
+    metadata,
+    sa.Column("run_key", sa.String(200), primary_key=True),
+    sa.Column("config_name", sa.String(100), nullable=False),
+    sa.Column("logical_date", sa.Date, nullable=False),
+    sa.Column("chunk_number", sa.Integer, nullable=False),
+    sa.Column("template_id", sa.BigInteger, nullable=False),
+    sa.Column("campaign_name", sa.String(200), nullable=False),
+    sa.Column("phone_count", sa.Integer, nullable=False),
+    sa.Column("payload_sha256", sa.String(64), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("vbot_campaign_id", sa.BigInteger, nullable=True),
+    sa.Column("error_code", sa.Integer, nullable=True),
+    sa.Column("error_message", sa.Text, nullable=True),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("resolved_by", sa.String(200), nullable=True),
+    sa.CheckConstraint(
+        "state IN ('pending', 'sending', 'created', 'failed', 'ambiguous')", name="state_known"
+    ),
+    sa.UniqueConstraint("config_name", "logical_date", "chunk_number", name="uq_campaign_run_chunk"),
+    sa.Index("ix_campaign_run_state", "state"),
+    sa.Index("ix_campaign_run_vbot_campaign_id", "vbot_campaign_id"),
+)

@@ -1,0 +1,136 @@
+"""Create VBot campaigns exactly once, through the ``campaign_run`` outbox.
+
+``create_campaign_once`` is the TaskFlow-friendly function; ``VBotCreateCampaignOperator`` wraps it
+for classic DAGs. Both fail fast (no Airflow retry) where a retry cannot help or could duplicate.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from datetime import date
+from typing import Any
+
+from airflow.sdk import BaseOperator
+from airflow.sdk.exceptions import AirflowFailException
+from sqlalchemy.engine import Engine
+from vbotflow import outbox
+from vbotflow.vbot_api import payload_sha256
+
+from vbot_provider.exceptions import VBotAmbiguousError, VBotError, VBotPermanentError
+from vbot_provider.hooks.vbot import VBotHook
+
+log = logging.getLogger(__name__)
+
+
+def create_campaign_once(
+    *,
+    hook: VBotHook,
+    engine: Engine,
+    config_name: str,
+    logical_date: date,
+    chunk_number: int,
+    template_id: int,
+    campaign_name: str,
+    contacts: Sequence[Mapping[str, object]],
+) -> int:
+    """Create one chunk's campaign unless the outbox says it exists; returns the VBot campaign id."""
+    body = hook.build_create_body(template_id, campaign_name, contacts)
+    spec = outbox.ChunkSpec(
+        config_name=config_name,
+        logical_date=logical_date,
+        chunk_number=chunk_number,
+        template_id=template_id,
+        campaign_name=campaign_name,
+        phone_count=len(contacts),
+        payload_sha256=payload_sha256(body),
+    )
+    try:
+        existing = outbox.claim_for_send(engine, spec)
+    except outbox.OutboxError as err:
+        raise AirflowFailException(str(err)) from err
+    if existing is not None:
+        log.info("Campaign run %s was created before as VBot campaign %s; sending nothing", spec.run_key, existing)
+        return existing
+
+    try:
+        campaign_id = hook.send_create_body(body)
+    except VBotAmbiguousError as err:
+        outbox.mark_ambiguous(engine, spec.run_key, str(err))
+        raise AirflowFailException(
+            f"{err}. Campaign run {spec.run_key} is now ambiguous and will not be re-sent; check VBot for "
+            f"campaign {campaign_name!r}, then run: {outbox.RESOLVE_HINT.format(run_key=spec.run_key)}"
+        ) from err
+    except VBotPermanentError as err:
+        outbox.mark_failed(engine, spec.run_key, err.error_code, str(err))
+        raise AirflowFailException(f"campaign run {spec.run_key}: {err}") from err
+    except VBotError as err:
+        outbox.mark_failed(engine, spec.run_key, err.error_code, str(err))
+        raise
+    except BaseException as err:
+        # Anything unforeseen (a kill signal mid-request included) may have happened after the
+        # body left: never let a retry send it again.
+        outbox.mark_ambiguous(engine, spec.run_key, f"interrupted: {type(err).__name__}")
+        raise
+    outbox.mark_created(engine, spec.run_key, campaign_id)
+    return campaign_id
+
+
+class VBotCreateCampaignOperator(BaseOperator):
+    """Create one VBot campaign from a template for one chunk of contacts, exactly once.
+
+    :param config_name: campaign config the chunk belongs to (part of the run key)
+    :param chunk_number: chunk of the day's list (part of the run key)
+    :param template_id: VBot template campaign to copy
+    :param campaign_name: name of the new campaign
+    :param contacts: list of mappings of VBot keys to values
+    :param logical_date: the run's date (default: the DAG run's logical date, in UTC)
+    """
+
+    template_fields = ("config_name", "campaign_name", "contacts", "logical_date", "template_id")
+
+    def __init__(
+        self,
+        *,
+        config_name: str,
+        chunk_number: int,
+        template_id: int | str,
+        campaign_name: str,
+        contacts: Sequence[Mapping[str, object]] | str,
+        logical_date: date | str | None = None,
+        vbot_conn_id: str = VBotHook.default_conn_name,
+        db_conn_id: str = "vbotflow_db",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.config_name = config_name
+        self.chunk_number = chunk_number
+        self.template_id = template_id
+        self.campaign_name = campaign_name
+        self.contacts = contacts
+        self.logical_date = logical_date
+        self.vbot_conn_id = vbot_conn_id
+        self.db_conn_id = db_conn_id
+
+    def execute(self, context: Any) -> int:
+        from vbotflow.store.db import make_engine
+
+        from vbot_provider.connections import integration_db_url
+
+        run_date = self.logical_date or context["logical_date"].date()
+        if isinstance(run_date, str):
+            run_date = date.fromisoformat(run_date[:10])
+        engine = make_engine(integration_db_url(self.db_conn_id))
+        try:
+            return create_campaign_once(
+                hook=VBotHook(vbot_conn_id=self.vbot_conn_id),
+                engine=engine,
+                config_name=self.config_name,
+                logical_date=run_date,
+                chunk_number=self.chunk_number,
+                template_id=int(self.template_id),
+                campaign_name=self.campaign_name,
+                contacts=self.contacts,  # type: ignore[arg-type]
+            )
+        finally:
+            engine.dispose()

@@ -1,0 +1,199 @@
+"""Exactly-once creation through the campaign_run outbox, on SQLite and PostgreSQL, over real HTTP."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from datetime import date
+
+import pytest
+import sqlalchemy as sa
+from airflow.sdk.exceptions import AirflowFailException
+from pytest_httpserver import HTTPServer
+from vbot_provider.exceptions import VBotTransientError
+from vbot_provider.hooks.vbot import VBotHook
+from vbot_provider.operators.vbot import create_campaign_once
+from vbotflow import outbox
+from vbotflow.store.tables import campaign_run
+from werkzeug import Request, Response
+
+from tests.integration.vbot_http import set_vbot_connection
+
+CREATE = "/api/campaign/create"
+DAY = date(2026, 11, 26)
+CONTACTS = [{"phone": "0912345678", "name": "Lê Văn Cường"}, {"phone": "0987654321", "name": "Phạm Thị Dung"}]
+
+
+@pytest.fixture(scope="module")
+def _server() -> Iterator[HTTPServer]:
+    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def vbot(_server: HTTPServer) -> HTTPServer:
+    _server.clear()
+    return _server
+
+
+@pytest.fixture
+def hook(monkeypatch, vbot) -> VBotHook:
+    conn_id = set_vbot_connection(monkeypatch, vbot.url_for("").rstrip("/"), timeout_seconds=0.3)
+    return VBotHook(conn_id, max_retries=1, backoff_seconds=0.01)
+
+
+def _create(hook, engine, contacts=CONTACTS, chunk=1) -> int:
+    return create_campaign_once(hook=hook, engine=engine, config_name="nhac_no", logical_date=DAY,
+                                chunk_number=chunk, template_id=2932, campaign_name=f"nhac_no_20261126_{chunk}",
+                                contacts=contacts)
+
+
+def _posts(server) -> int:
+    return sum(1 for req, _ in server.log if req.path == CREATE)
+
+
+def test_a_created_run_is_never_sent_again(hook, engine, vbot) -> None:
+    vbot.expect_request(CREATE).respond_with_json({"status": 1, "error": 0, "msg": "success", "data": 501})
+    assert _create(hook, engine) == 501
+    assert _create(hook, engine) == 501
+    assert _posts(vbot) == 1
+    row = outbox.get_run(engine, "nhac_no/2026-11-26/001")
+    assert (row["state"], row["vbot_campaign_id"], row["phone_count"], row["attempts"]) == ("created", 501, 2, 1)
+
+
+def test_the_row_is_committed_as_sending_before_the_post(hook, engine, vbot) -> None:
+    seen: list[str] = []
+
+    def look_at_the_outbox(request: Request) -> Response:
+        with engine.connect() as conn:
+            seen.append(conn.execute(sa.select(campaign_run.c.state)).scalar_one())
+        return Response(json.dumps({"status": 1, "data": 8}), content_type="application/json")
+
+    vbot.expect_request(CREATE).respond_with_handler(look_at_the_outbox)
+    _create(hook, engine)
+    assert seen == ["sending"]
+
+
+def test_transient_failure_marks_failed_and_a_retry_sends_again(hook, engine, vbot) -> None:
+    vbot.expect_ordered_request(CREATE).respond_with_data("", status=500)
+    vbot.expect_ordered_request(CREATE).respond_with_data("", status=500)
+    vbot.expect_ordered_request(CREATE).respond_with_json({"status": 1, "error": 0, "data": 502})
+    with pytest.raises(VBotTransientError):
+        _create(hook, engine)
+    failed = outbox.get_run(engine, "nhac_no/2026-11-26/001")
+    assert (failed["state"], failed["vbot_campaign_id"]) == ("failed", None)
+    assert _create(hook, engine) == 502
+    assert outbox.get_run(engine, "nhac_no/2026-11-26/001")["attempts"] == 2
+    assert _posts(vbot) == 3
+
+
+def test_timeout_after_send_leaves_the_run_ambiguous_and_a_retry_sends_nothing(hook, engine, vbot) -> None:
+    def hang(request: Request) -> Response:
+        request.get_data()
+        time.sleep(1.0)
+        return Response("{}", content_type="application/json")
+
+    vbot.expect_request(CREATE).respond_with_handler(hang)
+    with pytest.raises(AirflowFailException, match="ambiguous and will not be re-sent"):
+        _create(hook, engine)
+    with pytest.raises(AirflowFailException,
+                       match=r"is ambiguous.*vbotflow campaign resolve nhac_no/2026-11-26/001"):
+        _create(hook, engine)
+    time.sleep(0.9)
+    assert _posts(vbot) == 1
+    assert outbox.get_run(engine, "nhac_no/2026-11-26/001")["state"] == "ambiguous"
+
+
+def test_permanent_error_fails_the_task_without_airflow_retries(hook, engine, vbot) -> None:
+    vbot.expect_request(CREATE).respond_with_json({"status": 0, "error": 201, "msg": "Tham số không hợp lệ"})
+    with pytest.raises(AirflowFailException, match="error 201"):
+        _create(hook, engine)
+    row = outbox.get_run(engine, "nhac_no/2026-11-26/001")
+    assert (row["state"], row["error_code"]) == ("failed", 201)
+    assert _posts(vbot) == 1
+
+
+def test_a_run_left_sending_by_a_dead_worker_is_not_resent(hook, engine, vbot) -> None:
+    body = hook.build_create_body(2932, "nhac_no_20261126_1", CONTACTS)
+    from vbotflow.vbot_api import payload_sha256
+
+    spec = outbox.ChunkSpec("nhac_no", DAY, 1, 2932, "nhac_no_20261126_1", 2, payload_sha256(body))
+    assert outbox.claim_for_send(engine, spec) is None  # the dead worker took it, then died
+    with pytest.raises(AirflowFailException, match="is sending"):
+        _create(hook, engine)
+    assert _posts(vbot) == 0
+
+
+def test_same_run_key_with_different_data_fails_loudly(hook, engine, vbot) -> None:
+    vbot.expect_request(CREATE).respond_with_json({"status": 1, "data": 503})
+    _create(hook, engine)
+    with pytest.raises(AirflowFailException, match="the data changed"):
+        _create(hook, engine, contacts=CONTACTS[:1])
+    assert _posts(vbot) == 1
+
+
+def test_a_failed_run_may_be_sent_with_corrected_data(hook, engine, vbot) -> None:
+    vbot.expect_ordered_request(CREATE).respond_with_json({"status": 0, "error": 201, "msg": "bad"})
+    vbot.expect_ordered_request(CREATE).respond_with_json({"status": 1, "data": 504})
+    with pytest.raises(AirflowFailException):
+        _create(hook, engine)
+    assert _create(hook, engine, contacts=CONTACTS[:1]) == 504
+    assert outbox.get_run(engine, "nhac_no/2026-11-26/001")["phone_count"] == 1
+
+
+def test_resolve_created_stores_the_id_and_later_runs_return_it(hook, engine, vbot) -> None:
+    vbot.expect_request(CREATE).respond_with_json({"status": 1, "data": "-1"})  # success without id
+    with pytest.raises(AirflowFailException, match="ambiguous"):
+        _create(hook, engine)
+    row = outbox.resolve(engine, "nhac_no/2026-11-26/001", created_id=777, resolved_by="an")
+    assert (row["state"], row["vbot_campaign_id"], row["resolved_by"]) == ("created", 777, "an")
+    assert _create(hook, engine) == 777
+    assert _posts(vbot) == 1
+
+
+def test_resolve_not_created_lets_the_next_run_send(hook, engine, vbot) -> None:
+    vbot.expect_ordered_request(CREATE).respond_with_json({"status": 1, "data": "-1"})
+    vbot.expect_ordered_request(CREATE).respond_with_json({"status": 1, "data": 505})
+    with pytest.raises(AirflowFailException):
+        _create(hook, engine)
+    outbox.resolve(engine, "nhac_no/2026-11-26/001", created_id=None, resolved_by="an")
+    assert _create(hook, engine) == 505
+    assert _posts(vbot) == 2
+
+
+@pytest.mark.parametrize(
+    ("state", "created_id", "message"),
+    [
+        ("created", 9, "only a run in sending, ambiguous, failed can be resolved as created"),
+        ("created", None, "only a run in sending, ambiguous can be resolved as not created"),
+        ("failed", None, "only a run in sending, ambiguous can be resolved as not created"),
+        ("ambiguous", 0, "a VBot campaign id is a positive integer, got 0"),
+    ],
+)
+def test_resolve_refuses_what_does_not_fit_and_changes_nothing(engine, state, created_id, message) -> None:
+    spec = outbox.ChunkSpec("nhac_no", DAY, 1, 2932, "n", 2, "a" * 64)
+    outbox.register_pending(engine, spec)
+    with engine.begin() as conn:
+        conn.execute(campaign_run.update().values(state=state, vbot_campaign_id=5 if state == "created" else None))
+    before = outbox.get_run(engine, spec.run_key)
+    with pytest.raises(outbox.ResolveError, match=message):
+        outbox.resolve(engine, spec.run_key, created_id=created_id, resolved_by="x")
+    assert outbox.get_run(engine, spec.run_key) == before
+
+
+def test_resolve_of_an_unknown_run_key(engine) -> None:
+    with pytest.raises(outbox.ResolveError, match="no campaign run 'nope/2026-11-26/001'"):
+        outbox.resolve(engine, "nope/2026-11-26/001", created_id=1, resolved_by="x")
+
+
+def test_pending_row_is_taken_by_the_first_claim_only(engine) -> None:
+    spec = outbox.ChunkSpec("nhac_no", DAY, 2, 2932, "n", 2, "b" * 64)
+    outbox.register_pending(engine, spec)
+    outbox.register_pending(engine, spec)  # idempotent
+    assert outbox.claim_for_send(engine, spec) is None
+    with pytest.raises(outbox.CampaignInFlightError):
+        outbox.claim_for_send(engine, spec)
+    assert [r["state"] for r in outbox.list_runs(engine, config_name="nhac_no")] == ["sending"]

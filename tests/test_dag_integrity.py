@@ -1,0 +1,35 @@
+"""Every file in dags/ imports cleanly and every DAG follows the house rules."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+DAGS_DIR = Path(__file__).resolve().parents[1] / "dags"
+
+
+@pytest.fixture(scope="module")
+def dagbag():
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=str(DAGS_DIR))
+
+
+def test_no_import_errors(dagbag) -> None:
+    assert dagbag.import_errors == {}
+
+
+def test_every_dag_file_defines_a_dag(dagbag) -> None:
+    files_with_dags = {Path(dag.fileloc).name for dag in dagbag.dags.values()}
+    dag_files = {p.name for p in DAGS_DIR.glob("*.py") if not p.name.startswith("_")}
+    assert dag_files - files_with_dags == set()
+
+
+def test_every_dag_is_tagged_documented_and_retried(dagbag) -> None:
+    for dag_id, dag in dagbag.dags.items():
+        assert dag.tags, f"{dag_id} has no tags"
+        assert dag.doc_md, f"{dag_id} has no doc_md"
+        assert dag.catchup is False, f"{dag_id} catches up"
+        for task in dag.tasks:
+            assert task.retries >= 1, f"{dag_id}.{task.task_id} has no retries"
