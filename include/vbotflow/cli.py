@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import importlib
 import sys
 from collections.abc import Callable, Sequence
 from datetime import date
@@ -12,6 +13,11 @@ from vbotflow import outbox
 from vbotflow.store import db
 
 Handler = Callable[[argparse.Namespace], int]
+
+# Modules that add their own command groups: each has ``add_commands(groups)``, where ``groups`` is
+# the subparsers object of the top-level parser, and sets ``handler`` on the parsers it adds.
+# Imported only when the CLI is built, so `vbotflow db upgrade` does not load Flask or pandas.
+COMMAND_MODULES: tuple[str, ...] = ()
 
 
 def _db_upgrade(args: argparse.Namespace) -> int:
@@ -88,6 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
                          help="VBot has no such campaign: let the next run send it")
     resolve.add_argument("--by", default=getpass.getuser(), help="who resolved it (default: $USER)")
     resolve.set_defaults(handler=_campaign_resolve)
+
+    for module_name in COMMAND_MODULES:
+        importlib.import_module(module_name).add_commands(groups)
     return parser
 
 

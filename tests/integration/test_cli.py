@@ -9,6 +9,7 @@ from datetime import date
 from pathlib import Path
 
 from vbotflow import outbox
+from vbotflow.store import db
 
 VBOTFLOW = str(Path(sys.executable).with_name("vbotflow"))
 
@@ -22,8 +23,8 @@ def test_db_upgrade_from_nothing(tmp_path) -> None:
     url = f"sqlite:///{tmp_path / 'fresh.db'}"
     done = _run(url, "db", "upgrade")
     assert done.returncode == 0, done.stderr
-    assert "at revision 0001" in done.stdout
-    assert _run(url, "db", "current").stdout.strip() == "0001"
+    assert f"at revision {db.head_revision()}" in done.stdout
+    assert _run(url, "db", "current").stdout.strip() == db.head_revision()
 
 
 def test_list_and_resolve_an_ambiguous_run(db_url, engine) -> None:

@@ -44,3 +44,51 @@ campaign_run = sa.Table(
     sa.Index("ix_campaign_run_state", "state"),
     sa.Index("ix_campaign_run_vbot_campaign_id", "vbot_campaign_id"),
 )
+
+# One row per accepted contact per campaign run (chunk): who was sent to VBot, in which campaign.
+campaign_contact = sa.Table(
+    "campaign_contact",
+    metadata,
+    sa.Column("campaign_contact_id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True,
+              autoincrement=True),
+    sa.Column("run_key", sa.String(200), sa.ForeignKey("campaign_run.run_key", ondelete="CASCADE"),
+              nullable=False),
+    sa.Column("config_name", sa.String(100), nullable=False),
+    sa.Column("logical_date", sa.Date, nullable=False),
+    sa.Column("chunk_number", sa.Integer, nullable=False),
+    sa.Column("crm_contact_id", sa.String(100), nullable=False),
+    sa.Column("phone", sa.String(16), nullable=False),
+    sa.Column("fields_json", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint("run_key", "phone", name="uq_campaign_contact_run_phone"),
+    sa.Index("ix_campaign_contact_phone_created", "phone", "created_at"),
+    sa.Index("ix_campaign_contact_config_date", "config_name", "logical_date"),
+)
+
+# One row per extracted CRM row that was not sent, with the reason.
+rejected_contact = sa.Table(
+    "rejected_contact",
+    metadata,
+    sa.Column("rejected_contact_id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True,
+              autoincrement=True),
+    sa.Column("config_name", sa.String(100), nullable=False),
+    sa.Column("logical_date", sa.Date, nullable=False),
+    sa.Column("crm_contact_id", sa.String(100), nullable=True),
+    sa.Column("raw_phone", sa.String(64), nullable=True),
+    sa.Column("phone", sa.String(16), nullable=True),
+    sa.Column("reason", sa.String(40), nullable=False),
+    sa.Column("detail", sa.Text, nullable=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_rejected_contact_config_date", "config_name", "logical_date"),
+)
+
+# One row per phone number that must not be called (opt-out, DNC list, bad number).
+suppression = sa.Table(
+    "suppression",
+    metadata,
+    sa.Column("phone", sa.String(16), primary_key=True),
+    sa.Column("reason", sa.String(40), nullable=False),
+    sa.Column("source", sa.String(200), nullable=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True),
+)
