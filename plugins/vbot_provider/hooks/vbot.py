@@ -18,6 +18,13 @@ import requests
 from airflow.providers.http.hooks.http import HttpHook
 from requests import Session
 from urllib3.exceptions import ConnectTimeoutError
+
+from vbot_provider.exceptions import (
+    VBotAmbiguousError,
+    VBotError,
+    VBotPermanentError,
+    VBotTransientError,
+)
 from vbotflow.privacy import mask_phones_in_text
 from vbotflow.vbot_api import (
     CREATE_CAMPAIGN_PATH,
@@ -27,13 +34,6 @@ from vbotflow.vbot_api import (
     build_create_body,
     canonical_json,
     parse_create_response,
-)
-
-from vbot_provider.exceptions import (
-    VBotAmbiguousError,
-    VBotError,
-    VBotPermanentError,
-    VBotTransientError,
 )
 
 DEFAULT_MAX_RETRIES = 3
@@ -152,15 +152,16 @@ class VBotHook(HttpHook):
 
     # -- campaigns --------------------------------------------------------------------------------
 
-    def build_create_body(self, template_id: int, name: str, contacts: Sequence[Mapping[str, object]]
-                          ) -> dict[str, Any]:
-        """The exact wire body for ``create_campaign``, with vbotId/groupCode from the connection."""
+    def build_create_body(self, template_id: int, name: str, contacts: Sequence[Mapping[str, object]], *,
+                          group_code: str | None = None) -> dict[str, Any]:
+        """The exact wire body for ``create_campaign``: vbotId (and groupCode unless given) from the connection."""
         settings = self.settings
-        if not settings.vbot_id or not settings.group_code:
+        group_code = group_code or settings.group_code
+        if not settings.vbot_id or not group_code:
             raise VBotPermanentError(
                 f"connection {self.vbot_conn_id!r} needs extras 'vbot_id' and 'group_code'"
             )
-        return build_create_body(vbot_id=settings.vbot_id, group_code=settings.group_code,
+        return build_create_body(vbot_id=settings.vbot_id, group_code=group_code,
                                  template_id=template_id, name=name, contacts=contacts)
 
     def create_campaign(self, template_id: int, name: str, contacts: Sequence[Mapping[str, object]]) -> int:
