@@ -1,4 +1,4 @@
--- Appointments of the next day to confirm. Bound parameters: :run_date, :next_day, :day_after.
+-- Appointments of the next day to confirm. Bound parameters: next_day, day_after (from sql_params).
 SELECT c.customer_id,
        c.full_name,
        c.phone,

@@ -1,5 +1,5 @@
--- Customers with an unpaid amount due in the next days. Bound parameters (never formatted in):
--- :run_date, :data_interval_start, :data_interval_end, and the config's sql_params (:due_until).
+-- Customers with an unpaid amount due in the next days.
+-- Bound parameters (never formatted in): run_date, and the config's sql_params (due_until).
 SELECT c.customer_id,
        c.full_name,
        c.phone,

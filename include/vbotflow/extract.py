@@ -36,7 +36,14 @@ def extract(engine: Engine, config: CampaignConfig, params: dict[str, Any], *, l
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
         raise ValueError(f"limit must be a positive integer, got {limit!r}")
     statement = sa.text(config.sql_file.read_text(encoding="utf-8"))
-    used = {k: v for k, v in params.items() if f":{k}" in statement.text}
+    # Bind only what the SQL names: drivers refuse extra parameters. (A ":name" inside an SQL comment
+    # counts as a parameter too, so the shipped SQL files name parameters in comments without the colon.)
+    wanted = set(statement.compile().params)
+    unknown = wanted - set(params)
+    if unknown:
+        raise ValueError(f"{config.sql_file.name} uses parameter(s) {', '.join(sorted(unknown))} that are not "
+                         f"defined (defined: {', '.join(sorted(params))}; add day offsets under sql_params)")
+    used = {k: v for k, v in params.items() if k in wanted}
     frames: list[pd.DataFrame] = []
     rows = 0
     with engine.connect() as conn:

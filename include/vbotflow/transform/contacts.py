@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from vbotflow.campaigns import CampaignConfig
-from vbotflow.transform.phones import normalise_phones
+from vbotflow.transform.phones import INVALID_PHONE, MISSING_PHONE, NOT_MOBILE, normalise_phones
 
 DNC = "dnc"
 SUPPRESSED = "suppressed"
@@ -36,6 +36,13 @@ MISSING_FIELD = "missing_field"
 DUPLICATE = "duplicate"
 FREQUENCY_CAP = "frequency_cap"
 ATTEMPT_LIMIT = "attempt_limit"
+
+
+PHONE_DETAILS = {
+    MISSING_PHONE: "no phone number",
+    INVALID_PHONE: "not a 10-digit Vietnamese number after normalisation",
+    NOT_MOBILE: "not a Vietnamese mobile number (phonenumbers)",
+}
 
 
 class ExtractError(ValueError):
@@ -117,7 +124,7 @@ def decide(
     phones = normalise_phones(frame["raw_phone"])
     frame["phone"] = phones["phone"]
     frame["reject_reason"] = phones["reject_reason"]
-    frame["reject_detail"] = pd.Series(pd.NA, index=frame.index, dtype="string[pyarrow]")
+    frame["reject_detail"] = frame["reject_reason"].map(PHONE_DETAILS).astype("string[pyarrow]")
 
     open_rows = frame["reject_reason"].isna()
     dnc_phones = frame.loc[open_rows & frame["is_dnc"], "phone"].unique()
@@ -143,7 +150,7 @@ def decide(
     dup_index = ranked.index[duplicated.to_numpy()]
     if len(dup_index):
         detail = ("kept CRM contact " + keeper[duplicated]).reindex(frame.index)
-        _reject(frame, frame.index.isin(dup_index), DUPLICATE, detail)
+        _reject(frame, pd.Series(frame.index.isin(dup_index), index=frame.index), DUPLICATE, detail)
 
     _reject(frame, frame["phone"].isin(pd.Index(list(recently_sent), dtype="string[pyarrow]")), FREQUENCY_CAP,
             f"sent to VBot by another campaign run within {config.frequency_cap_hours} h")
