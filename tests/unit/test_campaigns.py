@@ -57,7 +57,8 @@ def test_defaults_follow_the_law(tmp_path) -> None:
          "field 'calling_window': 07:00–17:00 is outside the legal 08:00–17:00 (Decree 91/2020); set "
          "relax_legal_limits: true"),
         ({"calling_window": {"start": "08:00", "end": "20:00"}}, "outside the legal 08:00–17:00"),
-        ({"calling_window": {"start": "12:00", "end": "09:00"}}, "field 'calling_window': start 12:00:00 is not before"),
+        ({"calling_window": {"start": "12:00", "end": "09:00"}},
+         "field 'calling_window': start 12:00:00 is not before"),
         ({"calling_window": {"start": "8h"}}, "field 'calling_window.start': expected HH:MM, got '8h'"),
         ({"suppression": {"frequency_cap_hours": 12}},
          "field 'suppression.frequency_cap_hours': 12 h is below the legal 24 h"),

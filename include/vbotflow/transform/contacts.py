@@ -143,8 +143,11 @@ def decide(
         _reject(frame, has_empty, MISSING_FIELD, detail)
 
     open_rows = frame["reject_reason"].isna()
-    ranked = frame.loc[open_rows, ["phone", "updated_at", "crm_contact_id"]].sort_values(
-        ["phone", "updated_at", "crm_contact_id"], ascending=[True, False, True], na_position="last")
+    ranked = frame.loc[open_rows, ["phone", "updated_at", "crm_contact_id"]]
+    # "Smallest id" numerically where ids are numbers (so 3 before 20), else as text.
+    ranked = ranked.assign(id_number=pd.to_numeric(ranked["crm_contact_id"], errors="coerce")).sort_values(
+        ["phone", "updated_at", "id_number", "crm_contact_id"], ascending=[True, False, True, True],
+        na_position="last")
     duplicated = ranked["phone"].duplicated()
     keeper = ranked["crm_contact_id"].where(~duplicated).ffill()
     dup_index = ranked.index[duplicated.to_numpy()]
