@@ -58,23 +58,40 @@ class TransformResult:
     extracted: int
 
     def rejected_by_reason(self) -> dict[str, int]:
-        return {str(k): int(v) for k, v in self.rejected["reject_reason"].value_counts().sort_index().items()}
+        counts = self.rejected["reject_reason"].value_counts()
+        return {str(k): int(v) for k, v in sorted(counts.items(), key=lambda kv: str(kv[0])) if v}
 
 
 def _text(values: pd.Series) -> pd.Series:
-    """Values as NFC text: integers without '.0', dates as ISO, booleans as true/false, blanks missing."""
+    """Values as NFC text: integers without '.0', dates as ISO, booleans as true/false, blanks missing.
+
+    Converted with Arrow kernels: a Python ``str()`` per value would dominate the transform.
+    """
     if pd.api.types.is_bool_dtype(values):
-        text = values.map({True: "true", False: "false"}).astype("string[pyarrow]")
-    elif pd.api.types.is_datetime64_any_dtype(values):
-        has_time = bool((values.dropna().dt.normalize() != values.dropna()).any())
-        text = values.dt.strftime("%Y-%m-%d %H:%M" if has_time else "%Y-%m-%d").astype("string[pyarrow]")
+        values = values.map({True: "true", False: "false"})
     elif pd.api.types.is_float_dtype(values) and bool((values.dropna() % 1 == 0).all()):
-        text = values.astype("Int64").astype("string[pyarrow]")
-    else:
-        text = values.astype("string[pyarrow]")
-    array = pc.utf8_normalize(pc.utf8_trim_whitespace(pa.chunked_array(text.array._pa_array)), form="NFC")
-    text = pd.Series(pd.arrays.ArrowStringArray(array.cast(pa.large_string())), index=values.index)
-    return text.mask(text.eq(""))
+        values = values.astype("Int64")
+    array = pa.chunked_array([pa.Array.from_pandas(values)]) if not isinstance(
+        values.dtype, pd.StringDtype | pd.ArrowDtype) else pa.chunked_array(values.array._pa_array)
+    if pa.types.is_timestamp(array.type):
+        # Cast, not strftime (ten times slower): "YYYY-MM-DD HH:MM:SS…" cut to minutes, or to the day.
+        has_time = pc.any(pc.not_equal(pc.floor_temporal(array, unit="day"), array)).as_py()
+        array = pc.utf8_slice_codeunits(array.cast(pa.large_string()), 0, 16 if has_time else 10)
+    elif not pa.types.is_string(array.type) and not pa.types.is_large_string(array.type):
+        array = array.cast(pa.large_string())  # dates cast to ISO "YYYY-MM-DD"
+    array = pc.utf8_normalize(pc.utf8_trim_whitespace(array.cast(pa.large_string())), form="NFC")
+    array = pc.if_else(pc.equal(array, ""), pa.scalar(None, pa.large_string()), array)
+    return pd.Series(pd.arrays.ArrowStringArray(array), index=values.index)
+
+
+def _id_order(ids: pd.Series) -> np.ndarray:
+    """Sort keys of contact ids: numeric ids numerically (3 before 20), others as text."""
+    if pd.api.types.is_integer_dtype(ids) or pd.api.types.is_float_dtype(ids):
+        return ids.to_numpy(dtype=float, na_value=np.inf)
+    numbers = pd.to_numeric(ids, errors="coerce")
+    if numbers.notna().all():
+        return numbers.to_numpy(dtype=float)
+    return pd.factorize(ids.astype("string"), sort=True)[0].astype(float)
 
 
 def _as_bool(values: pd.Series) -> pd.Series:
@@ -95,6 +112,7 @@ def prepare(raw: pd.DataFrame, config: CampaignConfig) -> pd.DataFrame:
                            f"(it has {', '.join(map(str, raw.columns))})")
     frame = pd.DataFrame(index=raw.index)
     frame["crm_contact_id"] = _text(raw[cols.contact_id])
+    frame["id_order"] = _id_order(raw[cols.contact_id])
     frame["raw_phone"] = raw[cols.phone].astype("string[pyarrow]")
     frame["updated_at"] = (pd.to_datetime(raw[cols.updated_at], errors="coerce", utc=True)
                            if cols.updated_at else pd.NaT)
@@ -104,11 +122,43 @@ def prepare(raw: pd.DataFrame, config: CampaignConfig) -> pd.DataFrame:
     return frame
 
 
-def _reject(frame: pd.DataFrame, mask: pd.Series, reason: str, detail: pd.Series | str | None = None) -> None:
-    open_rows = frame["reject_reason"].isna() & mask.fillna(False).astype(bool)
-    frame.loc[open_rows, "reject_reason"] = reason
-    if detail is not None:
-        frame.loc[open_rows, "reject_detail"] = detail[open_rows] if isinstance(detail, pd.Series) else detail
+REASONS = (MISSING_PHONE, INVALID_PHONE, NOT_MOBILE, DNC, SUPPRESSED, MISSING_FIELD, DUPLICATE, FREQUENCY_CAP,
+           ATTEMPT_LIMIT)
+_REASON_VALUES = pa.array(REASONS, pa.large_string())
+
+
+class _Decisions:
+    """Reject reason (as a small integer, 0 = still open) and detail per row, as plain arrays:
+    setting them by mask stays cheap at a million rows."""
+
+    def __init__(self, phone_reasons: pd.Series) -> None:
+        index = pc.index_in(pa.chunked_array(phone_reasons.array._pa_array), value_set=_REASON_VALUES)
+        self.code = pc.fill_null(index, -1).to_numpy().astype(np.int8) + 1
+        self.detail = np.full(len(self.code), None, dtype=object)
+        for reason, text in PHONE_DETAILS.items():
+            self.detail[self.code == REASONS.index(reason) + 1] = text
+
+    @property
+    def open(self) -> np.ndarray:
+        return self.code == 0
+
+    def reject(self, mask: np.ndarray, reason: str, detail: np.ndarray | str | None = None) -> None:
+        rows = self.open & mask
+        self.code[rows] = REASONS.index(reason) + 1
+        if detail is not None:
+            self.detail[rows] = detail[rows] if isinstance(detail, np.ndarray) else detail
+
+    def reasons(self, index: pd.Index) -> pd.Series:
+        return pd.Series(pd.Categorical.from_codes(self.code.astype(np.int16) - 1, categories=REASONS), index=index)
+
+
+def _phone_numbers(phones: Iterable[str] | pd.Series) -> np.ndarray:
+    """``0xxxxxxxxx`` strings as int64 (-1 where missing): sorting and matching integers is cheap."""
+    if isinstance(phones, pd.Series):
+        array = pa.chunked_array(phones.astype("string[pyarrow]").array._pa_array)
+    else:
+        array = pa.chunked_array([pa.array(list(phones), pa.large_string())])
+    return pc.fill_null(pc.cast(array, pa.int64()), -1).to_numpy()
 
 
 def decide(
@@ -120,54 +170,72 @@ def decide(
     attempts_used: pd.Series | None = None,
 ) -> pd.DataFrame:
     """Fill ``phone``, ``reject_reason`` and ``reject_detail`` for every row (see the module doc)."""
-    frame = frame.copy()
     phones = normalise_phones(frame["raw_phone"])
-    frame["phone"] = phones["phone"]
-    frame["reject_reason"] = phones["reject_reason"]
-    frame["reject_detail"] = frame["reject_reason"].map(PHONE_DETAILS).astype("string[pyarrow]")
+    decisions = _Decisions(phones["reject_reason"])
+    phone_number = _phone_numbers(phones["phone"])
+    has_phone = phone_number >= 0
 
-    open_rows = frame["reject_reason"].isna()
-    dnc_phones = frame.loc[open_rows & frame["is_dnc"], "phone"].unique()
-    _reject(frame, frame["phone"].isin(dnc_phones), DNC, "CRM do-not-call flag")
-    _reject(frame, frame["phone"].isin(pd.Index(list(suppressed), dtype="string[pyarrow]")), SUPPRESSED,
-            "in the suppression table")
+    def phone_in(numbers: np.ndarray) -> np.ndarray:
+        return has_phone & np.isin(phone_number, numbers)
+
+    dnc_rows = decisions.open & frame["is_dnc"].to_numpy(dtype=bool)
+    decisions.reject(phone_in(np.unique(phone_number[dnc_rows])), DNC, "CRM do-not-call flag")
+    decisions.reject(phone_in(_phone_numbers(suppressed)), SUPPRESSED, "in the suppression table")
 
     if config.required_fields:
-        empty = pd.DataFrame({k: frame[f"field:{k}"].isna() for k in config.required_fields})
-        names = np.array(config.required_fields, dtype=object)
+        empty = np.column_stack([frame[f"field:{k}"].isna().to_numpy() for k in config.required_fields])
         has_empty = empty.any(axis=1)
-        detail = pd.Series(pd.NA, index=frame.index, dtype="string[pyarrow]")
-        if has_empty.any():
-            rows = empty[has_empty].to_numpy()
-            detail[has_empty] = [", ".join(names[r]) for r in rows]
-        _reject(frame, has_empty, MISSING_FIELD, detail)
+        detail = np.full(len(frame), None, dtype=object)
+        names = np.array(config.required_fields, dtype=object)
+        detail[has_empty] = [", ".join(names[r]) for r in empty[has_empty]]
+        decisions.reject(has_empty, MISSING_FIELD, detail)
 
-    open_rows = frame["reject_reason"].isna()
-    ranked = frame.loc[open_rows, ["phone", "updated_at", "crm_contact_id"]]
-    # "Smallest id" numerically where ids are numbers (so 3 before 20), else as text.
-    ranked = ranked.assign(id_number=pd.to_numeric(ranked["crm_contact_id"], errors="coerce")).sort_values(
-        ["phone", "updated_at", "id_number", "crm_contact_id"], ascending=[True, False, True, True],
-        na_position="last")
-    duplicated = ranked["phone"].duplicated()
-    keeper = ranked["crm_contact_id"].where(~duplicated).ffill()
-    dup_index = ranked.index[duplicated.to_numpy()]
-    if len(dup_index):
-        detail = ("kept CRM contact " + keeper[duplicated]).reindex(frame.index)
-        _reject(frame, pd.Series(frame.index.isin(dup_index), index=frame.index), DUPLICATE, detail)
+    _reject_duplicates(frame, decisions, phone_number)
 
-    _reject(frame, frame["phone"].isin(pd.Index(list(recently_sent), dtype="string[pyarrow]")), FREQUENCY_CAP,
-            f"sent to VBot by another campaign run within {config.frequency_cap_hours} h")
+    decisions.reject(phone_in(_phone_numbers(recently_sent)), FREQUENCY_CAP,
+                     f"sent to VBot by another campaign run within {config.frequency_cap_hours} h")
     if attempts_used is not None and len(attempts_used):
-        used = frame["phone"].map(attempts_used)
-        _reject(frame, used >= config.max_attempts, ATTEMPT_LIMIT,
-                f"{config.max_attempts} attempts already made")
-    return frame
+        used = phones["phone"].map(attempts_used).fillna(0).to_numpy()
+        decisions.reject(used >= config.max_attempts, ATTEMPT_LIMIT, f"{config.max_attempts} attempts already made")
+
+    out = frame.copy()
+    out["phone"] = phones["phone"]
+    out["phone_number"] = phone_number
+    out["reject_reason"] = decisions.reasons(frame.index)
+    out["reject_detail"] = pd.Series(decisions.detail, index=frame.index, dtype=object)
+    return out
+
+
+def _reject_duplicates(frame: pd.DataFrame, decisions: _Decisions, phone_number: np.ndarray) -> None:
+    """Among open rows, keep one per phone: latest ``updated_at``, then the smallest contact id."""
+    rows = np.flatnonzero(decisions.open & (phone_number >= 0))
+    if len(rows) < 2:
+        return
+    updated = pd.DatetimeIndex(frame["updated_at"]).asi8[rows]
+    updated = np.where(updated == np.iinfo(np.int64).min, np.iinfo(np.int64).min + 1, updated)  # NaT loses
+    order = rows[np.lexsort((frame["id_order"].to_numpy()[rows], -updated, phone_number[rows]))]
+    numbers = phone_number[order]
+    repeat = np.r_[False, numbers[1:] == numbers[:-1]]
+    if not repeat.any():
+        return
+    first_of_group = np.maximum.accumulate(np.where(~repeat, np.arange(len(order)), 0))
+    ids = pa.chunked_array(frame["crm_contact_id"].array._pa_array)
+    keeper_ids = ids.take(pa.array(order[first_of_group][repeat]))
+    mask = np.zeros(len(frame), dtype=bool)
+    mask[order[repeat]] = True
+    detail = np.full(len(frame), None, dtype=object)
+    detail[order[repeat]] = pc.binary_join_element_wise(
+        pa.scalar("kept CRM contact ", pa.large_string()), keeper_ids,
+        pa.scalar("", pa.large_string())).to_numpy(zero_copy_only=False)
+    decisions.reject(mask, DUPLICATE, detail)
 
 
 def split(decided: pd.DataFrame, config: CampaignConfig) -> TransformResult:
     """Accepted rows sorted by phone and cut into chunks of at most ``max_phones_per_campaign``."""
-    is_rejected = decided["reject_reason"].notna()
-    accepted = decided.loc[~is_rejected].sort_values("phone", kind="stable").copy()
+    is_rejected = decided["reject_reason"].notna().to_numpy()
+    accepted_rows = np.flatnonzero(~is_rejected)
+    accepted_rows = accepted_rows[np.argsort(decided["phone_number"].to_numpy()[accepted_rows], kind="stable")]
+    accepted = decided.iloc[accepted_rows].copy()
     accepted["chunk_number"] = np.arange(len(accepted)) // config.max_phones_per_campaign + 1
     rejected = decided.loc[is_rejected].copy()
     result = TransformResult(accepted=accepted, rejected=rejected, extracted=len(decided))

@@ -14,7 +14,6 @@ from __future__ import annotations
 import re
 from functools import cache
 
-import numpy as np
 import pandas as pd
 import phonenumbers
 import pyarrow as pa
@@ -50,8 +49,9 @@ PREFIX_DIGITS = 4
 @cache
 def is_mobile_prefix(national_prefix: str) -> bool:
     """Whether numbers with this 4-digit national prefix are valid VN mobiles (phonenumbers decides)."""
-    number = phonenumbers.parse("0" + national_prefix + "0" * (NATIONAL_LENGTH - PREFIX_DIGITS), "VN")
-    return is_valid_vn_mobile(number)
+    # Built directly rather than parsed: the same number, without the parser's cost per prefix.
+    national = int(national_prefix + "0" * (NATIONAL_LENGTH - PREFIX_DIGITS))
+    return is_valid_vn_mobile(phonenumbers.PhoneNumber(country_code=84, national_number=national))
 
 
 def is_valid_vn_mobile(number: phonenumbers.PhoneNumber) -> bool:
@@ -133,7 +133,7 @@ def normalise_phone_slow(raw: object) -> tuple[str | None, str | None]:
 
     The reference the fast path is tested and benchmarked against: (phone, None) or (None, reason).
     """
-    text = "" if raw is None or (isinstance(raw, float) and np.isnan(raw)) else str(raw).strip()
+    text = "" if raw is None or pd.isna(raw) else str(raw).strip()
     if not text:
         return None, MISSING_PHONE
     if not ALLOWED_TEXT.match(text):
