@@ -110,6 +110,8 @@ def _run(args: argparse.Namespace) -> int:
     from vbotflow.simulator.server import SimulatorServer  # Flask only when the simulator really runs
 
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # urllib3's debug lines carry the webhook URL, whose query may hold the receiver's token.
+    logging.getLogger("urllib3").setLevel(max(logging.INFO, logging.getLogger().level))
     config = config_from_args(args)
     server = SimulatorServer(config, args.host, args.port)
     logging.getLogger(__name__).info(
