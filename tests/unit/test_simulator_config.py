@@ -57,3 +57,13 @@ def test_command_line_options_override_the_file() -> None:
     assert config.delivery.webhook_url == "http://127.0.0.1:9/hook" and config.delivery.headers == {"X-Token": "abc"}
     assert (config.accounts.token_expires_in, config.dialing.account_status) == (60, "low_balance")
     assert len(config.templates) == 2  # from the default file
+
+
+def test_the_simulator_imports_no_airflow() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, vbotflow.simulator, vbotflow.simulator.commands, vbotflow.cli; vbotflow.cli.build_parser(); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('airflow', 'vbot_provider')))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert done.stdout.strip() == "[]"

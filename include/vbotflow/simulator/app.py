@@ -87,20 +87,20 @@ def history_call_get_all() -> Any:
 @inspect.get("/creates")
 def creates() -> Any:
     """Every create request, in arrival order: fault, answer, body."""
-    return jsonify(list(_sim().state.creates))
+    return jsonify(_sim().state.create_list())
 
 
 @inspect.get("/campaigns")
 def campaigns() -> Any:
     """Campaigns created, with the payload received."""
     state = _sim().state
-    return jsonify([{**state.campaign_summary(c), "payload": c.payload} for c in state.campaigns.values()])
+    return jsonify([{**state.campaign_summary(c), "payload": c.payload} for c in state.campaign_list()])
 
 
 @inspect.get("/campaigns/<int:campaign_id>")
 def campaign(campaign_id: int) -> Any:
     state = _sim().state
-    found = state.campaigns.get(campaign_id)
+    found = state.campaign(campaign_id)
     if found is None:
         return jsonify(error=f"no campaign {campaign_id}"), 404
     return jsonify({**state.campaign_summary(found), "payload": found.payload})
@@ -110,7 +110,7 @@ def campaign(campaign_id: int) -> Any:
 def totals() -> Any:
     """Per campaign: attempts, answered, total postage and service charge, deliveries, done."""
     state = _sim().state
-    return jsonify({str(c.campaign_id): state.campaign_summary(c) for c in state.campaigns.values()})
+    return jsonify({str(c.campaign_id): state.campaign_summary(c) for c in state.campaign_list()})
 
 
 @inspect.get("/calls")
@@ -118,14 +118,14 @@ def calls() -> Any:
     """Every call attempt made so far, as its auto-call history body plus the attempt number."""
     wanted = request.args.get("campaign_id", type=int)
     return jsonify([{"record_id": c.record_id, "attempt": c.call.attempt, **c.autocall_body()}
-                    for c in list(_sim().state.calls) if wanted is None or c.campaign_id == wanted])
+                    for c in _sim().state.call_list() if wanted is None or c.campaign_id == wanted])
 
 
 @inspect.get("/deliveries")
 def deliveries() -> Any:
     """Every delivery, in the order planned: body, chaos flags, tries and their results."""
     wanted = request.args.get("campaign_id", type=int)
-    return jsonify([d.as_dict() for d in list(_sim().state.deliveries.values())
+    return jsonify([d.as_dict() for d in _sim().state.delivery_list()
                     if wanted is None or d.campaign_id == wanted])
 
 

@@ -68,7 +68,8 @@ class Dispatcher:
         while True:
             with self._cond:
                 while not self._stopped and (not self._heap or self._heap[0][0] > self._clock()):
-                    self._cond.wait(None if not self._heap else self._heap[0][0] - self._clock())
+                    # Capped: a wait must stay a finite number, and far-future jobs are rare.
+                    self._cond.wait(None if not self._heap else min(60.0, self._heap[0][0] - self._clock()))
                 if self._stopped:
                     return
                 _due, _order, generation, job = heapq.heappop(self._heap)

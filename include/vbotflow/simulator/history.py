@@ -13,8 +13,8 @@ MAX_PAGE_SIZE = 500
 def query_history(state: SimState, *, vbot_id: str, project_code: str = "", phone: str = "", page: int = 1,
                   size: int = DEFAULT_PAGE_SIZE) -> dict[str, Any]:
     """Calls made so far, oldest first (so pages stay put while calls go on); ``page`` counts from 1."""
-    calls = list(state.calls)
-    campaigns = dict(state.campaigns)
+    calls = state.call_list()
+    campaigns = {c.campaign_id: c for c in state.campaign_list()}
     matches = [c for c in calls
                if (campaign := campaigns.get(c.campaign_id)) is not None and campaign.vbot_id == vbot_id
                and (not project_code or c.group_code == project_code) and (not phone or c.phone == phone)]

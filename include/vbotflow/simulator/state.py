@@ -121,6 +121,26 @@ class SimState:
 
     # -- reads ------------------------------------------------------------------------------------
 
+    def create_list(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return list(self.creates)
+
+    def campaign_list(self) -> list[CampaignState]:
+        with self._lock:
+            return list(self.campaigns.values())
+
+    def campaign(self, campaign_id: int) -> CampaignState | None:
+        with self._lock:
+            return self.campaigns.get(campaign_id)
+
+    def call_list(self) -> list[CallRecord]:
+        with self._lock:
+            return list(self.calls)
+
+    def delivery_list(self) -> list[DeliveryState]:
+        with self._lock:
+            return list(self.deliveries.values())
+
     def delivery(self, delivery_id: int) -> DeliveryState | None:
         with self._lock:
             return self.deliveries.get(delivery_id)
