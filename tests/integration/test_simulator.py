@@ -297,3 +297,29 @@ def test_idle_reports_work_still_pending() -> None:
         totals = sim_get(base_url, "totals")["1"]
     assert idle == {"idle": False, "pending_jobs": 1}
     assert (totals["attempts"], totals["done"]) == (0, False)
+
+
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"}, {"Authorization": "sim-static-token"}])
+def test_a_create_without_a_valid_bearer_is_401_and_creates_nothing(headers) -> None:
+    with run_simulator_in_thread(fast_config()) as base_url:
+        answer = post_create(base_url, create_body([VIETTEL]), headers=headers)
+        campaigns = sim_get(base_url, "campaigns")
+    assert answer.status_code == 401 and answer.headers["WWW-Authenticate"] == "Bearer"
+    assert campaigns == []
+
+
+def test_the_token_endpoint_answers_like_an_oauth_server() -> None:
+    with run_simulator_in_thread(fast_config(accounts={"token_expires_in": 900})) as base_url:
+        granted = requests.post(f"{base_url}/token", timeout=5,
+                                data={"grant_type": "password", "username": "demo", "password": "demo-password"})
+        as_json = requests.post(f"{base_url}/token", timeout=5,
+                                json={"grant_type": "password", "username": "demo", "password": "demo-password"})
+        refused = requests.post(f"{base_url}/token", timeout=5,
+                                data={"grant_type": "password", "username": "demo", "password": "x"})
+        created = post_create(base_url, create_body([VIETTEL]),
+                              headers={"Authorization": f"Bearer {granted.json()['access_token']}"})
+    assert set(granted.json()) == {"access_token", "token_type", "expires_in", "refresh_token"}
+    assert (granted.json()["token_type"], granted.json()["expires_in"]) == ("bearer", 900)
+    assert (as_json.status_code, as_json.json()["error"]) == (400, "invalid_request")
+    assert (refused.status_code, refused.json()["error"]) == (400, "invalid_grant")
+    assert created.json()["status"] == 1
