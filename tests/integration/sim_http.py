@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import requests
+
 from vbotflow.simulator import SimConfig, default_config
 
 STATIC_TOKEN = "sim-static-token"

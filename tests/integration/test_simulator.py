@@ -11,7 +11,6 @@ from collections.abc import Iterator
 import pytest
 import requests
 from pytest_httpserver import HTTPServer
-from vbotflow.simulator import run_simulator_in_thread
 from werkzeug import Request, Response
 
 from tests.integration.sim_http import (
@@ -31,6 +30,7 @@ from tests.integration.sim_http import (
     sim_get,
     wait_idle,
 )
+from vbotflow.simulator import run_simulator_in_thread
 
 HOOK = "/vbot/webhook"
 MIXED = [VIETTEL, VINAPHONE, MOBIFONE, VIETNAMOBILE, ITEL, GMOBILE, NO_CARRIER]

@@ -5,9 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from vbot_provider.exceptions import VBotAmbiguousError, VBotPermanentError, VBotTransientError
-from vbot_provider.hooks.vbot import VBotHook
-from vbotflow.simulator import run_simulator_in_thread
 
 from tests.integration.sim_http import (
     APPOINTMENT,
@@ -19,6 +16,9 @@ from tests.integration.sim_http import (
     sim_get,
 )
 from tests.integration.vbot_http import set_vbot_connection
+from vbot_provider.exceptions import VBotAmbiguousError, VBotPermanentError, VBotTransientError
+from vbot_provider.hooks.vbot import VBotHook
+from vbotflow.simulator import run_simulator_in_thread
 
 
 @pytest.fixture(scope="module")

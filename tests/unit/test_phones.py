@@ -65,6 +65,7 @@ CASES = [
     ("028 3822 1234", None, INVALID_PHONE),  # HCMC landline has 11 digits
     ("0112345678", None, NOT_MOBILE),
     ("0212345678", None, NOT_MOBILE),
+    ("0080100000", None, INVALID_PHONE),  # a double zero: no national number starts with 0
 ]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from vbotflow.simulator.auth import GrantError, TokenStore
 from vbotflow.simulator.config import Accounts
 

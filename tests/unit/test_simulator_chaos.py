@@ -6,6 +6,7 @@ import json
 from datetime import datetime, timedelta
 
 import pytest
+
 from vbotflow.simulator.chaos import AUTOCALL, CALL_HISTORY, plan_deliveries
 from vbotflow.simulator.config import Chaos, Dialing
 from vbotflow.simulator.records import VIETNAM, CallRecord

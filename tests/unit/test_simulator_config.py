@@ -6,6 +6,7 @@ import json
 from datetime import datetime
 
 import pytest
+
 from vbotflow.cli import build_parser
 from vbotflow.simulator import default_config, load_config
 from vbotflow.simulator.commands import config_from_args

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
+
 from vbotflow.simulator.carriers import carrier_of
 from vbotflow.simulator.config import Dialing
 from vbotflow.simulator.outcomes import RETRIED_STATUSES, UNLISTED_STATUSES, decide_outcome

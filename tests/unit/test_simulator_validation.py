@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from vbotflow.simulator import default_config
 from vbotflow.simulator.validation import InvalidCampaign, parse_create_body
 

@@ -92,7 +92,9 @@ def normalise_phones(raw: pd.Series) -> pd.DataFrame:
                                             pc.utf8_slice_codeunits(national, 3), _EMPTY)
     national = pc.if_else(is_old, converted, national)
 
-    right_length = pc.equal(pc.utf8_length(national), NATIONAL_LENGTH)
+    # Nine national digits, the first not a zero ("0080…" is no number, whatever remains).
+    right_length = pc.and_(pc.equal(pc.utf8_length(national), NATIONAL_LENGTH),
+                           pc.invert(pc.starts_with(national, "0")))
     prefixes = pc.utf8_slice_codeunits(national, 0, PREFIX_DIGITS)
     distinct = pc.unique(pc.filter(prefixes, right_length)).to_pylist()
     mobile_prefixes = pa.array([p for p in distinct if is_mobile_prefix(p)], pa.large_string())
@@ -146,7 +148,7 @@ def normalise_phone_slow(raw: object) -> tuple[str | None, str | None]:
     national = digits[1:] if digits.startswith("0") else digits
     if len(national) == NATIONAL_LENGTH + 1 and national[:3] in OLD_TO_NEW_PREFIX:
         national = OLD_TO_NEW_PREFIX[national[:3]] + national[3:]
-    if len(national) != NATIONAL_LENGTH:
+    if len(national) != NATIONAL_LENGTH or national.startswith("0"):
         return None, INVALID_PHONE
     try:
         number = phonenumbers.parse("0" + national, "VN")
