@@ -89,7 +89,7 @@ def build_dag(config: CampaignConfig) -> Any:
             from vbot_provider.connections import integration_db_url, url_from_connection
             from vbot_provider.hooks.vbot import VBotHook
             from vbotflow.daily_run import build_daily_list
-            from vbotflow.settings import VAR_DIR
+            from vbotflow.settings import var_dir
             from vbotflow.store.db import make_engine
 
             params = context["params"]
@@ -101,7 +101,7 @@ def build_dag(config: CampaignConfig) -> Any:
                     body_for=lambda name, contacts: hook.build_create_body(
                         config.template_id, name, contacts, group_code=config.group_code),
                     limit=_positive_limit(params.get("limit")), dry_run=bool(params.get("dry_run")),
-                    preview_root=VAR_DIR / "dry_run",
+                    preview_root=var_dir() / "dry_run",
                     interval=(context.get("data_interval_start"), context.get("data_interval_end")),
                 )
             finally:
