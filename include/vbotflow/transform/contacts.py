@@ -198,7 +198,7 @@ def decide(
         used = phones["phone"].map(attempts_used).fillna(0).to_numpy()
         decisions.reject(used >= config.max_attempts, ATTEMPT_LIMIT, f"{config.max_attempts} attempts already made")
 
-    out = frame.copy()
+    out = frame.copy(deep=False)  # copy-on-write: the new columns never touch the caller's frame
     out["phone"] = phones["phone"]
     out["phone_number"] = phone_number
     out["reject_reason"] = decisions.reasons(frame.index)
