@@ -16,3 +16,9 @@ def db_url() -> str:
         return url
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{VAR_DIR / 'vbotflow.db'}"
+
+
+def spool_dir() -> Path:
+    """Where the webhook receiver spools deliveries while the database is away: ``VBOTFLOW_SPOOL_DIR``."""
+    value = os.environ.get("VBOTFLOW_SPOOL_DIR", "").strip()
+    return Path(value) if value else VAR_DIR / "spool"
