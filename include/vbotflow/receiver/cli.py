@@ -39,7 +39,7 @@ def _drain(args: argparse.Namespace) -> int:
     from vbotflow.receiver.spool import Spool
 
     spool = Spool(args.spool_dir or settings.spool_dir())
-    engine = receiver_engine(args.url or settings.db_url(), timeout_seconds=10)
+    engine = receiver_engine(args.url or settings.db_url(), timeout_seconds=args.db_timeout)
     try:
         result = spool.drain(lambda delivery: store.land_spooled(engine, delivery))
     finally:
@@ -68,4 +68,6 @@ def add_commands(groups: argparse._SubParsersAction) -> None:
     spool = groups.add_parser("spool", help="the receiver's local spool").add_subparsers(dest="command", required=True)
     drain = spool.add_parser("drain", help="replay spooled deliveries into the database (safe to repeat)")
     drain.add_argument("--spool-dir", help="default: $VBOTFLOW_SPOOL_DIR or var/spool")
+    drain.add_argument("--db-timeout", type=float, default=10.0, metavar="SECONDS",
+                       help="give up on an unreachable or locked database after this long (default 10)")
     drain.set_defaults(handler=_drain)

@@ -132,7 +132,8 @@ def openapi_document() -> dict[str, Any]:
             "/healthz": {"get": {
                 "operationId": "health",
                 "summary": "Database reachable? Spool depth.",
-                "responses": {"200": _json(_ref("Health"), "Up; status 'degraded' while deliveries go to the spool")},
+                "responses": {"200": _json(_ref("Health"), "Up; 'degraded' while the database does not answer "
+                                                            "or deliveries wait in the spool")},
             }},
             "/metrics": {"get": {
                 "operationId": "metrics",

@@ -139,10 +139,12 @@ def healthz() -> tuple[Response, int]:
         database = "ok"
     except SQLAlchemyError:
         database = "unreachable"
+    depth = rt.spool.depth()
     # 200 even when the database is away: the receiver still accepts (and spools) deliveries, and a
-    # load balancer that dropped it would lose them instead.
-    return jsonify(status="ok" if database == "ok" else "degraded", database=database,
-                   spool_depth=rt.spool.depth()), 200
+    # load balancer that dropped it would lose them instead. Degraded: the database does not answer,
+    # or deliveries wait in the spool (a locked SQLite file still answers reads).
+    status = "ok" if database == "ok" and depth == 0 else "degraded"
+    return jsonify(status=status, database=database, spool_depth=depth), 200
 
 
 @bp.get("/metrics")
