@@ -95,9 +95,18 @@ def test_canonical_json_keeps_vietnamese_text_readable() -> None:
         (_bytes({"data": None}), "call_history", "data must be a list of records (got null)"),
         (_bytes(_autocall()), "call_history", "missing key(s): data"),
         (_bytes({"status": 1}), "auto", "neither an auto-call result (campaign_id, ...) nor a call history (data)"),
+        (b'{"data": [{"callee": "\\ud800"}]}', "call_history",
+         "body holds an unpaired surrogate escape (not Unicode text)"),
     ],
 )
 def test_malformed_bodies_are_invalid_with_the_reason(body: bytes, endpoint: str, reason: str) -> None:
     parsed = parse_delivery(body, endpoint)
     assert (parsed.kind, parsed.parse_error) == ("invalid", reason)
     assert parsed.dedupe_key.startswith("invalid:") and parsed.records == []
+
+
+def test_nul_characters_are_dropped_from_typed_text_only() -> None:
+    body = b'{"data": [{"callee": "09\\u000012", "disposition": "ANSWER\\u0000"}]}'
+    [record] = parse_delivery(body, "call_history").records
+    assert (record["callee"], record["disposition"]) == ("0912", "ANSWER")
+    assert "\\u0000" in record["record_json"]

@@ -83,3 +83,20 @@ def test_temporary_files_of_unfinished_appends_are_not_replayed(tmp_path: Path) 
 def test_an_empty_or_missing_spool_drains_nothing(tmp_path: Path) -> None:
     result = Spool(tmp_path / "nothing-yet").drain(lambda d: pytest.fail("nothing to land"))
     assert (result.landed, result.left, result.busy) == (0, 0, False)
+
+
+def test_a_delivery_that_fails_on_its_own_is_kept_and_the_drain_goes_on(tmp_path: Path) -> None:
+    spool = Spool(tmp_path)
+    for n in (1, 2, 3):
+        spool.append(_delivery(n))
+    landed: list[int] = []
+
+    def land(delivery: Delivery) -> None:
+        if delivery.body == b'{"n": 2}':
+            raise ValueError("this one cannot be stored")
+        landed.append(int(delivery.body[6:-1]))
+
+    result = spool.drain(land, outage_errors=(ConnectionError,))
+    assert landed == [1, 3]
+    assert (result.landed, result.failed, result.left, result.error) == (2, 1, 1, None)
+    assert spool.depth() == 1

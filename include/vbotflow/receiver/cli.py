@@ -41,7 +41,7 @@ def _drain(args: argparse.Namespace) -> int:
     spool = Spool(args.spool_dir or settings.spool_dir())
     engine = receiver_engine(args.url or settings.db_url(), timeout_seconds=args.db_timeout)
     try:
-        result = spool.drain(lambda delivery: store.land_spooled(engine, delivery))
+        result = spool.drain(lambda delivery: store.land_spooled(engine, delivery), store.OUTAGE_ERRORS)
     finally:
         engine.dispose()
     if result.busy:
@@ -50,10 +50,12 @@ def _drain(args: argparse.Namespace) -> int:
     print(f"replayed {result.landed} spooled delivery(ies) from {spool.directory}; {result.left} left")
     if result.corrupt:
         print(f"{result.corrupt} unreadable file(s) renamed *.corrupt: look at them", file=sys.stderr)
+    if result.failed:
+        print(f"{result.failed} delivery(ies) failed on their own and stay spooled: see the log", file=sys.stderr)
     if result.error:
         print(f"stopped: {result.error}", file=sys.stderr)
         return 1
-    return 0
+    return 1 if result.failed else 0
 
 
 def add_commands(groups: argparse._SubParsersAction) -> None:

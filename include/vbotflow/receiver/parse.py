@@ -78,6 +78,11 @@ def _integer(obj: dict[str, Any], key: str, where: str, limit: int) -> int:
     return number
 
 
+def _clean(text: str) -> str:
+    # PostgreSQL text cannot hold NUL; the typed copy drops it, the raw body keeps it.
+    return text.replace("\x00", "")
+
+
 def _text(obj: dict[str, Any], key: str, where: str, max_length: int | None = None) -> str | None:
     value = obj.get(key)
     if value is None:
@@ -88,7 +93,7 @@ def _text(obj: dict[str, Any], key: str, where: str, max_length: int | None = No
         raise MalformedDelivery(f"{where}{key} must be a string (got {_json_type(value)})")
     if max_length is not None and len(value) > max_length:
         raise MalformedDelivery(f"{where}{key} is longer than {max_length} characters")
-    return value
+    return _clean(value)
 
 
 def _time(obj: dict[str, Any], key: str, where: str, required: bool) -> datetime | None:
@@ -115,7 +120,7 @@ def _phone_list(obj: dict[str, Any], key: str, where: str) -> str | None:
     for item in items:
         if isinstance(item, bool) or not isinstance(item, str | int):
             raise MalformedDelivery(f"{where}{key} must be a string or a list of strings")
-        texts.append(str(item))
+        texts.append(_clean(str(item)))
     return ",".join(texts)
 
 
@@ -213,6 +218,11 @@ def _decode(body: bytes) -> dict[str, Any]:
         raise MalformedDelivery("body is not JSON: nested too deeply") from err
     if not isinstance(value, dict):
         raise MalformedDelivery(f"body must be a JSON object (got {_json_type(value)})")
+    try:
+        # "\ud800" is valid JSON syntax but no character: it could not be stored as text or hashed.
+        canonical_json(value).encode("utf-8")
+    except UnicodeEncodeError as err:
+        raise MalformedDelivery("body holds an unpaired surrogate escape (not Unicode text)") from err
     return value
 
 

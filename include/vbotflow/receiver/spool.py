@@ -28,10 +28,12 @@ LOCK_NAME = ".drain.lock"
 
 @dataclass
 class DrainResult:
-    """What one drain did: ``landed`` files replayed, ``left`` still spooled, ``busy`` another drainer held the lock."""
+    """What one drain did: ``landed`` replayed, ``left`` still spooled (``failed``: kept after an error of
+    their own), ``busy``: another drainer held the lock."""
 
     landed: int = 0
     left: int = 0
+    failed: int = 0
     corrupt: int = 0
     busy: bool = False
     error: str | None = None
@@ -104,8 +106,13 @@ class Spool:
         finally:
             os.close(fd)
 
-    def drain(self, land: Callable[[Delivery], object]) -> DrainResult:
-        """Replay every spooled delivery through ``land``; stop at the first failure (the database is still away)."""
+    def drain(self, land: Callable[[Delivery], object],
+              outage_errors: tuple[type[BaseException], ...] = (Exception,)) -> DrainResult:
+        """Replay every spooled delivery through ``land``.
+
+        An error in ``outage_errors`` (the database is still away) stops the drain; any other error
+        keeps that one file for a person (``failed``) and the drain goes on with the next.
+        """
         result = DrainResult()
         with self._drain_lock() as acquired:
             if not acquired:
@@ -124,10 +131,15 @@ class Spool:
                     continue
                 try:
                     land(delivery)
-                except Exception as err:  # noqa: BLE001 - any failure: keep the file, try again later
+                except outage_errors as err:
                     result.error = f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
                     result.left = len(files) - index
                     break
+                except Exception as err:  # noqa: BLE001 - this one delivery fails: keep it, go on
+                    log.error("spooled delivery %s cannot be landed (%s); kept", path.name, type(err).__name__)
+                    result.failed += 1
+                    result.left += 1
+                    continue
                 path.unlink()
                 result.landed += 1
             if result.landed:

@@ -76,6 +76,11 @@ def land_spooled(engine: Engine, delivery: Delivery) -> LandResult:
     return land(engine, delivery, parse_delivery(delivery.body, delivery.endpoint), via="spool")
 
 
+# The database is away (or locked): stop replaying, everything after would fail the same way.
+OUTAGE_ERRORS: tuple[type[BaseException], ...] = (sa.exc.OperationalError, sa.exc.InterfaceError,
+                                                  sa.exc.DisconnectionError, sa.exc.TimeoutError)
+
+
 def ping(engine: Engine) -> None:
     """Raise when the database does not answer."""
     with engine.connect() as conn:

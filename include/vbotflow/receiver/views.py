@@ -79,7 +79,11 @@ def _handle(rt: ReceiverRuntime, endpoint: str) -> tuple[Response, int]:
     try:
         landed = store.land(rt.engine, delivery, parsed)
     except SQLAlchemyError as err:
-        return _spool(rt, delivery, parsed.kind, parsed.parse_error, err)
+        log.warning("database unavailable (%s); spooling the delivery", type(err).__name__)
+        return _spool(rt, delivery, parsed.kind, parsed.parse_error)
+    except Exception:  # noqa: BLE001 - a bug must not cost the delivery: keep it in the spool
+        log.exception("landing failed unexpectedly; spooling the delivery")
+        return _spool(rt, delivery, parsed.kind, parsed.parse_error)
 
     if rt.spool.has_files():
         rt.wake_drainer()  # the database answers again: replay what waited
@@ -100,9 +104,7 @@ def _handle(rt: ReceiverRuntime, endpoint: str) -> tuple[Response, int]:
     return jsonify(answer), 200
 
 
-def _spool(rt: ReceiverRuntime, delivery: Delivery, kind: str, parse_error: str | None,
-           err: SQLAlchemyError) -> tuple[Response, int]:
-    log.warning("database unavailable (%s); spooling the delivery", type(err).__name__)
+def _spool(rt: ReceiverRuntime, delivery: Delivery, kind: str, parse_error: str | None) -> tuple[Response, int]:
     try:
         rt.spool.append(delivery)
     except OSError:
