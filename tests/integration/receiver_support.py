@@ -68,9 +68,9 @@ def wait_until_up(url: str, process: subprocess.Popen | None = None, seconds: fl
         if process is not None and process.poll() is not None:
             raise RuntimeError(f"server exited with {process.returncode}")
         try:
-            requests.get(url + "/healthz", timeout=1)
+            requests.get(url + "/healthz", timeout=10)
             return
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening yet, or a worker still booting
             time.sleep(0.1)
     raise RuntimeError(f"{url} did not come up")
 
