@@ -19,3 +19,9 @@ def db_url() -> str:
     """The integration database: ``VBOTFLOW_DB_URL``, else a SQLite file under ``var/``."""
     url = os.environ.get("VBOTFLOW_DB_URL", "").strip()
     return url or f"sqlite:///{var_dir() / 'vbotflow.db'}"
+
+
+def spool_dir() -> Path:
+    """Where the webhook receiver spools deliveries while the database is away: ``VBOTFLOW_SPOOL_DIR``."""
+    value = os.environ.get("VBOTFLOW_SPOOL_DIR", "").strip()
+    return Path(value) if value else var_dir() / "spool"

@@ -92,3 +92,63 @@ suppression = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True),
 )
+
+# --- The webhook landing zone (migration 0003) ---
+
+WEBHOOK_EVENT_KINDS = ("autocall", "call_history", "invalid")
+
+# One row per distinct delivery VBot POSTed to the receiver (raw staging): the exact body bytes as
+# received, plus typed columns parsed from it. ``dedupe_key`` is unique, so a delivery sent twice
+# is stored once. ``kind`` 'invalid' rows are the dead letter (``parse_error`` says why).
+webhook_event = sa.Table(
+    "webhook_event",
+    metadata,
+    sa.Column("event_id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True,
+              autoincrement=True),
+    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("stored_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("landed_via", sa.String(8), nullable=False),
+    sa.Column("endpoint", sa.String(16), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("dedupe_key", sa.String(80), nullable=False),
+    sa.Column("body", sa.LargeBinary, nullable=False),
+    sa.Column("body_sha256", sa.String(64), nullable=False),
+    sa.Column("headers_json", sa.Text, nullable=False),
+    sa.Column("remote_addr", sa.String(64), nullable=True),
+    sa.Column("parse_error", sa.Text, nullable=True),
+    sa.Column("vbot_campaign_id", sa.BigInteger, nullable=True),
+    sa.Column("phone", sa.String(32), nullable=True),
+    sa.Column("called_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("status_code", sa.Integer, nullable=True),
+    sa.Column("record_count", sa.Integer, nullable=True),
+    sa.CheckConstraint("kind IN ('autocall', 'call_history', 'invalid')", name="kind_known"),
+    sa.CheckConstraint("landed_via IN ('http', 'spool')", name="landed_via_known"),
+    sa.UniqueConstraint("dedupe_key", name="uq_webhook_event_dedupe_key"),
+    sa.Index("ix_webhook_event_received_at", "received_at"),
+    sa.Index("ix_webhook_event_campaign_phone", "vbot_campaign_id", "phone"),
+)
+
+# One row per distinct call-history record (2a): a delivery may carry several, and VBot may send
+# the same record again inside another batch, so records are deduplicated on their own key.
+webhook_call_record = sa.Table(
+    "webhook_call_record",
+    metadata,
+    sa.Column("call_record_id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True,
+              autoincrement=True),
+    sa.Column("event_id", sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+              sa.ForeignKey("webhook_event.event_id", ondelete="CASCADE"), nullable=False),
+    sa.Column("record_index", sa.Integer, nullable=False),
+    sa.Column("dedupe_key", sa.String(80), nullable=False),
+    sa.Column("called_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("hotline", sa.String(32), nullable=True),
+    sa.Column("caller", sa.Text, nullable=True),
+    sa.Column("callee", sa.Text, nullable=True),
+    sa.Column("type_call", sa.String(32), nullable=True),
+    sa.Column("disposition", sa.String(40), nullable=True),
+    sa.Column("duration_seconds", sa.Integer, nullable=True),
+    sa.Column("record_file", sa.Text, nullable=True),
+    sa.Column("record_json", sa.Text, nullable=False),
+    sa.UniqueConstraint("dedupe_key", name="uq_webhook_call_record_dedupe_key"),
+    sa.Index("ix_webhook_call_record_event_id", "event_id"),
+    sa.Index("ix_webhook_call_record_called_at", "called_at"),
+)

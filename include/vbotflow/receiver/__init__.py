@@ -1,0 +1,1 @@
+"""The VBot webhook landing receiver (Flask): every delivery kept, exactly once. Imports no Airflow."""

@@ -1,0 +1,169 @@
+"""The database goes away mid-stream: deliveries are spooled (202), replayed after, none lost, none doubled.
+
+PostgreSQL is reached through a loopback TCP proxy that the test cuts (the shared server keeps
+running); SQLite is made unwritable by another connection holding an exclusive lock.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import requests
+import sqlalchemy as sa
+
+from tests.integration.receiver_support import (
+    OLD_TOKEN,
+    TOKEN,
+    autocall_body,
+    call_record,
+    events,
+    post,
+    werkzeug_server,
+)
+from tests.integration.tcp_proxy import TcpProxy
+
+BAD_BODY = json.dumps(autocall_body(campaign_id="x")).encode()
+VBOTFLOW = str(Path(sys.executable).with_name("vbotflow"))
+
+
+class Outage:
+    """Makes the receiver's database unreachable (``down``) and reachable again (``up``)."""
+
+    def __init__(self, db_url: str) -> None:
+        self.real_url = db_url
+        parsed = sa.engine.make_url(db_url)
+        self.proxy: TcpProxy | None = None
+        self._lock: sqlite3.Connection | None = None
+        if parsed.get_backend_name() == "postgresql":
+            self.proxy = TcpProxy(parsed.host or "127.0.0.1", parsed.port or 5432)
+            self.proxy.start()
+            self.url = parsed.set(port=self.proxy.port).render_as_string(hide_password=False)
+        else:
+            self.url = db_url
+
+    def down(self) -> None:
+        if self.proxy is not None:
+            self.proxy.cut()
+        else:
+            self._lock = sqlite3.connect(sa.engine.make_url(self.real_url).database, isolation_level=None)
+            self._lock.execute("BEGIN EXCLUSIVE")
+
+    def up(self) -> None:
+        if self.proxy is not None:
+            self.proxy.restore()
+        elif self._lock is not None:
+            self._lock.execute("ROLLBACK")
+            self._lock.close()
+            self._lock = None
+
+
+@pytest.fixture
+def outage(db_url: str) -> Iterator[Outage]:
+    outage = Outage(db_url)
+    yield outage
+    outage.up()
+    if outage.proxy is not None:
+        outage.proxy.cut()
+
+
+@contextmanager
+def _receiver(url: str, spool_dir: Path, retry_seconds: float) -> Iterator[str]:
+    config = {"DB_URL": url, "WEBHOOK_TOKENS": (TOKEN, OLD_TOKEN), "SPOOL_DIR": str(spool_dir),
+              "SPOOL_RETRY_SECONDS": retry_seconds, "DB_TIMEOUT_SECONDS": 0.3}
+    with werkzeug_server(config) as base:
+        yield base
+
+
+def _autocalls(first: int, count: int) -> list[dict]:
+    return [autocall_body(campaign_id=77, phone=f"09{n:08d}", status=200) for n in range(first, first + count)]
+
+
+def _post_all(url: str, bodies: list[dict]) -> list[requests.Response]:
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        return list(pool.map(lambda body: post(url, "/webhooks/vbot", body), bodies))
+
+
+def _drain(url: str, spool_dir: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "VBOTFLOW_DB_URL": url, "VBOTFLOW_SPOOL_DIR": str(spool_dir)}
+    return subprocess.run([VBOTFLOW, "spool", "drain", "--db-timeout", "0.5"], capture_output=True, text=True,
+                          env=env, timeout=120)
+
+
+def test_deliveries_during_an_outage_are_spooled_then_drained_once(
+        outage: Outage, db_url: str, tmp_path: Path) -> None:
+    spool_dir = tmp_path / "spool"
+    before, during, after = _autocalls(0, 40), _autocalls(100, 40), _autocalls(200, 20)
+    batch = {"status": "1", "data": [call_record(callee="0912000001"), call_record(callee="0912000002")]}
+
+    with _receiver(outage.url, spool_dir, retry_seconds=0) as url:
+        assert Counter(a.status_code for a in _post_all(url, before)) == {200: 40}
+
+        outage.down()
+        # New deliveries, repeats of stored ones, and repeats within the outage itself.
+        down_answers = _post_all(url, during + before[:5] + during[:5])
+        down_answers.append(post(url, "/webhooks/vbot/call-history", batch))
+        malformed = post(url, "/webhooks/vbot/autocall", BAD_BODY)
+        health = requests.get(url + "/healthz", timeout=30).json()
+        still_down = _drain(outage.url, spool_dir)
+
+        outage.up()
+        up_answers = _post_all(url, after)
+
+    assert Counter(a.status_code for a in down_answers) == {202: 51}
+    assert {a.json()["status"] for a in down_answers} == {"spooled"}
+    assert malformed.status_code == 400
+    assert malformed.json() == {"error": "invalid_body", "detail": "campaign_id must be an integer (got string)",
+                                "stored": True, "spooled": True}
+    # A locked SQLite file still answers reads; a PostgreSQL server behind a cut proxy answers nothing.
+    database = "unreachable" if outage.proxy else "ok"
+    assert health == {"status": "degraded", "database": database, "spool_depth": 52}
+    assert still_down.returncode == 1 and "stopped: OperationalError" in still_down.stderr
+    assert len(list(spool_dir.glob("*.json"))) == 52  # a failed drain deletes nothing
+    assert Counter(a.status_code for a in up_answers) == {200: 20}
+
+    drained = _drain(db_url, spool_dir)
+    assert drained.returncode == 0, drained.stderr
+    assert f"replayed 52 spooled delivery(ies) from {spool_dir}; 0 left" in drained.stdout
+    again = _drain(db_url, spool_dir)
+    assert "replayed 0 spooled delivery(ies)" in again.stdout
+
+    stored = events(db_url)
+    expected_phones = {b["phone"] for b in before + during + after}
+    assert {e["phone"] for e in stored if e["kind"] == "autocall"} == expected_phones
+    assert len(stored) == len(expected_phones) + 2  # plus the call-history batch and the dead letter
+    assert Counter(e["landed_via"] for e in stored) == {"http": 60, "spool": 42}
+    assert len({e["dedupe_key"] for e in stored}) == len(stored)
+    spooled_bad = [e for e in stored if e["kind"] == "invalid"]
+    assert [(e["body"], e["parse_error"]) for e in spooled_bad] == [
+        (BAD_BODY, "campaign_id must be an integer (got string)")]
+
+
+def test_the_receiver_replays_its_spool_by_itself_once_the_database_answers(
+        outage: Outage, db_url: str, tmp_path: Path) -> None:
+    spool_dir = tmp_path / "spool"
+    with _receiver(outage.url, spool_dir, retry_seconds=0.1) as url:
+        outage.down()
+        assert Counter(a.status_code for a in _post_all(url, _autocalls(0, 15))) == {202: 15}
+        outage.up()
+        assert post(url, "/webhooks/vbot", _autocalls(50, 1)[0]).status_code == 200
+        deadline = time.monotonic() + 60  # a wait for the background thread, not a timing assertion
+        while requests.get(url + "/healthz", timeout=30).json()["spool_depth"] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        metrics = requests.get(url + "/metrics", timeout=30).text
+
+    assert not list(spool_dir.glob("*.json"))
+    expected = sorted(b["phone"] for b in _autocalls(0, 15) + _autocalls(50, 1))
+    assert sorted(e["phone"] for e in events(db_url)) == expected
+    assert "vbotflow_webhook_spooled_total 15" in metrics
+    assert "vbotflow_webhook_spool_replayed_total 15" in metrics
