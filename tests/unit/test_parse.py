@@ -6,6 +6,7 @@ import json
 from datetime import UTC, datetime
 
 import pytest
+
 from vbotflow.receiver.parse import canonical_json, parse_delivery
 
 
