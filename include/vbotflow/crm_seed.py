@@ -44,6 +44,22 @@ appointments = sa.Table(
     sa.Column("status", sa.String(20), nullable=False),
 )
 
+# The one table the integration writes: call outcomes per contact, day and campaign (upserted).
+vbot_call_outcome = sa.Table(
+    "vbot_call_outcome", crm_metadata,
+    sa.Column("contact_id", sa.String(100), primary_key=True),
+    sa.Column("call_date", sa.Date, primary_key=True),
+    sa.Column("campaign", sa.String(100), primary_key=True),
+    sa.Column("outcome", sa.String(16), nullable=False),
+    sa.Column("is_answered", sa.Boolean, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("talk_seconds", sa.Integer, nullable=False),
+    sa.Column("total_cost", sa.Numeric(16, 2), nullable=False),
+    sa.Column("final_status_code", sa.Integer),
+    sa.Column("vbot_campaign_id", sa.BigInteger),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
 # Prefixes the carriers use today (after the 2018 change) and the 11-digit ones they replaced.
 MOBILE_PREFIXES = ["32", "33", "34", "35", "36", "37", "38", "39", "70", "76", "77", "78", "79", "81", "82",
                    "83", "84", "85", "86", "88", "89", "90", "91", "93", "94", "96", "97", "98", "56", "58",

@@ -18,6 +18,7 @@ from vbotflow import daily_list
 from vbotflow.campaigns import CampaignConfig
 from vbotflow.extract import extract, sql_parameters
 from vbotflow.preview import write_preview
+from vbotflow.reconcile.feedback import recycling_state
 from vbotflow.transform.contacts import transform
 from vbotflow.vbot_api import payload_sha256
 
@@ -57,10 +58,13 @@ def build_daily_list(
 ) -> DailyListOutcome:
     """Extract and clean the day's list; record it (or, in a dry run, only write a preview)."""
     raw = extract(crm_engine, config, sql_parameters(config, run_date, *interval), limit=limit)
+    attempts_used, retry_later = recycling_state(db_engine, config.name, run_date, config.retry_after_hours)
     result = transform(
         raw, config,
         suppressed=daily_list.suppressed_phones(db_engine),
         recently_sent=daily_list.recently_sent_phones(db_engine, config, run_date),
+        attempts_used=attempts_used,
+        retry_later=retry_later,
     )
     rejected = result.rejected_by_reason()
     if result.extracted != len(result.accepted) + sum(rejected.values()):

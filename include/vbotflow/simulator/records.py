@@ -26,9 +26,11 @@ VBOT_TIME_FORMAT = "%m/%d/%Y %H:%M:%S"  # VBot's MM/dd/yyyy HH:mm:ss, Vietnam ti
 EVENT_DATA = "autocall"
 
 # The call history page has dispositions, the auto-call page status codes: how one reads as the other.
+# An account problem (103, 105) is a failed call, not the callee's DONTCALL (an opt-out that
+# reconciliation turns into a suppression), so it reads as CONGESTION with the code in ``error``.
 _DISPOSITIONS = {ANSWER: "ANSWER", NO_ANSWER: "NOANSWER", BUSY: "BUSY", CANCEL: "CANCEL",
                  UNKNOWN_PHONE: "INVALIDARGS", NO_HOTLINE: "CHANUNAVAIL", CARRIER_UNSUPPORTED: "CHANUNAVAIL",
-                 LOW_BALANCE: "DONTCALL", PACKAGE_EXPIRED: "DONTCALL"}
+                 LOW_BALANCE: "CONGESTION", PACKAGE_EXPIRED: "CONGESTION"}
 _REACHED = frozenset({ANSWER, NO_ANSWER, BUSY, CANCEL})  # the call went through; no error to report
 _MESSAGES = {UNKNOWN_PHONE: "Số điện thoại không xác định",
              NO_HOTLINE: "Không tìm thấy hotline cho thuộc nhà mạng của số điện thoại",

@@ -14,7 +14,9 @@ Order of the decisions, and why:
 5. ``duplicate``: same phone as another row; the latest ``updated_at`` wins, ties go to the
    smallest CRM contact id;
 6. ``frequency_cap``: the phone was sent to VBot by another campaign run within the cap hours;
-7. ``attempt_limit``: the phone has had its maximum number of attempts (list recycling).
+7. ``attempt_limit``: this config already sent the phone ``max_attempts`` times without an answer;
+8. ``retry_later``: its last unanswered send for this config is less than ``retry_after_hours`` old
+   (list recycling: unanswered and busy contacts come back, spaced, up to the limit).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ MISSING_FIELD = "missing_field"
 DUPLICATE = "duplicate"
 FREQUENCY_CAP = "frequency_cap"
 ATTEMPT_LIMIT = "attempt_limit"
+RETRY_LATER = "retry_later"
 
 
 PHONE_DETAILS = {
@@ -123,7 +126,7 @@ def prepare(raw: pd.DataFrame, config: CampaignConfig) -> pd.DataFrame:
 
 
 REASONS = (MISSING_PHONE, INVALID_PHONE, NOT_MOBILE, DNC, SUPPRESSED, MISSING_FIELD, DUPLICATE, FREQUENCY_CAP,
-           ATTEMPT_LIMIT)
+           ATTEMPT_LIMIT, RETRY_LATER)
 _REASON_VALUES = pa.array(REASONS, pa.large_string())
 
 
@@ -168,6 +171,7 @@ def decide(
     suppressed: Iterable[str] = (),
     recently_sent: Iterable[str] = (),
     attempts_used: pd.Series | None = None,
+    retry_later: Iterable[str] = (),
 ) -> pd.DataFrame:
     """Fill ``phone``, ``reject_reason`` and ``reject_detail`` for every row (see the module doc)."""
     phones = normalise_phones(frame["raw_phone"])
@@ -196,7 +200,10 @@ def decide(
                      f"sent to VBot by another campaign run within {config.frequency_cap_hours} h")
     if attempts_used is not None and len(attempts_used):
         used = phones["phone"].map(attempts_used).fillna(0).to_numpy()
-        decisions.reject(used >= config.max_attempts, ATTEMPT_LIMIT, f"{config.max_attempts} attempts already made")
+        decisions.reject(used >= config.max_attempts, ATTEMPT_LIMIT,
+                         f"{config.max_attempts} unanswered sends already")
+    decisions.reject(phone_in(_phone_numbers(retry_later)), RETRY_LATER,
+                     f"last unanswered send less than {config.retry_after_hours} h ago")
 
     out = frame.copy(deep=False)  # copy-on-write: the new columns never touch the caller's frame
     out["phone"] = phones["phone"]
@@ -251,10 +258,11 @@ def transform(
     suppressed: Iterable[str] = (),
     recently_sent: Iterable[str] = (),
     attempts_used: pd.Series | None = None,
+    retry_later: Iterable[str] = (),
 ) -> TransformResult:
     """The whole transform of one day's extract."""
     decided = decide(prepare(raw, config), config, suppressed=suppressed, recently_sent=recently_sent,
-                     attempts_used=attempts_used)
+                     attempts_used=attempts_used, retry_later=retry_later)
     return split(decided, config)
 
 
