@@ -25,7 +25,7 @@ def feed_suppression(engine: Engine, now: datetime | None = None) -> dict[str, i
     now = now or datetime.now(UTC)
     bad = sa.select(call_attempt.c.phone, sa.func.min(call_attempt.c.status_code)).where(
         call_attempt.c.status_code.in_(SUPPRESS_CODES)).group_by(call_attempt.c.phone)
-    opt_out = sa.select(sa.distinct(domestic_phone(webhook_call_record.c.callee))).where(
+    opt_out = sa.select(domestic_phone(webhook_call_record.c.callee)).distinct().where(
         sa.func.upper(webhook_call_record.c.disposition) == OPT_OUT_DISPOSITION,
         webhook_call_record.c.callee.is_not(None), ~webhook_call_record.c.callee.contains(","))
     with engine.begin() as conn:
