@@ -43,8 +43,13 @@ def _money(value: object) -> Decimal:
         return Decimal(0)
 
 
-def attempt_from_record(record: dict[str, Any], campaign_id: int, phone: str, now: datetime) -> dict[str, Any] | None:
-    """A call history record as a call attempt of ``campaign_id``, or None when it is another call."""
+def attempt_from_record(record: dict[str, Any], campaign_id: int, phone: str, sent_at: datetime | None,
+                        now: datetime) -> dict[str, Any] | None:
+    """A call history record as a call attempt of ``campaign_id``, or None when it is another call.
+
+    A record that names its campaign (``source`` ``autocall:<id>``) is matched on it; one that does
+    not is taken only if it is a call to the phone made after the campaign was sent.
+    """
     source = _SOURCE_CAMPAIGN.search(str(record.get("source") or ""))
     if source and int(source.group(1)) != campaign_id:
         return None
@@ -53,6 +58,8 @@ def attempt_from_record(record: dict[str, Any], campaign_id: int, phone: str, no
     try:
         called_at = parse_vbot_time(str(record.get("date_create") or ""))
     except ValueError:
+        return None
+    if not source and sent_at is not None and called_at < sent_at:
         return None
     disposition = str(record.get("disposition") or "").upper()
     error = record.get("error")
@@ -81,8 +88,8 @@ def backfill_missing(engine: Engine, fetch: HistoryFetcher, date_from: date, dat
             answer = fetch(contact["phone"], page, page_size)
             records = answer.get("data") or []
             for record in records:
-                attempt = attempt_from_record(record, contact["vbot_campaign_id"], contact["phone"], now)
-                if attempt and (sent_at is None or attempt["called_at"] >= sent_at):
+                attempt = attempt_from_record(record, contact["vbot_campaign_id"], contact["phone"], sent_at, now)
+                if attempt:
                     rows.append(attempt)
             if len(records) < page_size:
                 break
