@@ -5,7 +5,7 @@ PY      := $(VENV)/bin/python
 # -qq: pip's per-package index warnings on some machines would drown real errors.
 PIP     := $(PY) -m pip -qq --disable-pip-version-check
 
-.PHONY: install test lint lock clean
+.PHONY: install test lint lock clean demo
 
 install: $(VENV)/.installed
 
@@ -17,6 +17,10 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The main job: the whole product end to end on this machine (see scripts/demo.py).
+demo: install
+	$(PY) scripts/demo.py
 
 lint: install
 	$(VENV)/bin/ruff check .

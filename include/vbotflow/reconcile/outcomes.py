@@ -87,7 +87,9 @@ def refresh_outcomes(engine: Engine, date_from: date, date_to: date, *,
     with engine.begin() as conn:
         conn.execute(contact_outcome.delete().where(contact_outcome.c.logical_date >= date_from,
                                                     contact_outcome.c.logical_date <= date_to))
-        return conn.execute(contact_outcome.insert().from_select(columns, select)).rowcount
+        conn.execute(contact_outcome.insert().from_select(columns, select))
+        return conn.execute(sa.select(sa.func.count()).select_from(contact_outcome).where(
+            contact_outcome.c.logical_date >= date_from, contact_outcome.c.logical_date <= date_to)).scalar_one()
 
 
 def orphan_attempts(engine: Engine, date_from: date, date_to: date) -> list[dict]:

@@ -39,4 +39,8 @@ def insert_from_select_ignoring_duplicates(conn: sa.Connection, table: sa.Table,
     else:
         raise NotImplementedError(f"reconciliation runs on SQLite or PostgreSQL, not {conn.dialect.name}")
     statement = insert(table).from_select(columns, select).on_conflict_do_nothing()
-    return conn.execute(statement).rowcount
+    count = sa.select(sa.func.count()).select_from(table)
+    # Counted, not taken from rowcount: drivers report -1 for INSERT … SELECT … ON CONFLICT.
+    before = conn.execute(count).scalar_one()
+    conn.execute(statement)
+    return conn.execute(count).scalar_one() - before
