@@ -104,7 +104,8 @@ def baseline(url: str) -> tuple[float, dict]:
     events.to_sql("bench_baseline_attempt", engine, if_exists="replace", index=False, chunksize=50_000)
     events["answered"] = events["status_code"] == 200
     events["talk"] = events["duration_seconds"].where(events["answered"], 0)
-    events["cost"] = (events["postage"].astype(float) * 100).round() + (events["service_charge"].astype(float) * 100).round()
+    events["cost"] = ((events["postage"].astype(float) * 100).round()
+                      + (events["service_charge"].astype(float) * 100).round())
     events = events.sort_values("called_at")
     grouped = events.groupby(["vbot_campaign_id", "phone"]).agg(
         attempts=("event_id", "size"), answered=("answered", "max"), talk=("talk", "sum"), cost=("cost", "sum"),
@@ -165,8 +166,10 @@ def main() -> None:
         engine.dispose()
         base_seconds, base = baseline(url)
         seconds, parse_seconds, ours = product(url)
-        print(f"machine: {platform.machine()}, Python {platform.python_version()}, PostgreSQL at {args.pg.split('@')[-1]}")
-        print(f"set-based SQL: {seconds:6.2f} s (parse {parse_seconds:.2f} s, outcomes {seconds - parse_seconds:.2f} s)")
+        print(f"machine: {platform.machine()}, Python {platform.python_version()}, "
+              f"PostgreSQL at {args.pg.split('@')[-1]}")
+        print(f"set-based SQL: {seconds:6.2f} s (parse {parse_seconds:.2f} s, "
+              f"outcomes {seconds - parse_seconds:.2f} s)")
         print(f"pandas baseline: {base_seconds:6.2f} s")
         print(f"speed-up: {base_seconds / seconds:.1f}x; results: ours {ours}, baseline {base}")
         same = ours == base
