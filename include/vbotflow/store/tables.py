@@ -185,7 +185,6 @@ call_attempt = sa.Table(
     sa.CheckConstraint("source IN ('webhook', 'history_api')", name="source_known"),
     sa.UniqueConstraint("vbot_campaign_id", "phone", "called_at", "status_code", name="uq_call_attempt_identity"),
     sa.Index("ix_call_attempt_called_at", "called_at"),
-    sa.Index("ix_call_attempt_status_code", "status_code"),
 )
 
 # One row per contact per campaign (campaign_contact): what happened to it in the end.

@@ -49,7 +49,6 @@ def upgrade() -> None:
         sa.UniqueConstraint("vbot_campaign_id", "phone", "called_at", "status_code", name="uq_call_attempt_identity"),
     )
     op.create_index("ix_call_attempt_called_at", "call_attempt", ["called_at"])
-    op.create_index("ix_call_attempt_status_code", "call_attempt", ["status_code"])
 
     op.create_table(
         "contact_outcome",
@@ -116,7 +115,6 @@ def downgrade() -> None:
     op.drop_index("ix_contact_outcome_campaign_phone", table_name="contact_outcome")
     op.drop_index("ix_contact_outcome_date_config", table_name="contact_outcome")
     op.drop_table("contact_outcome")
-    op.drop_index("ix_call_attempt_status_code", table_name="call_attempt")
     op.drop_index("ix_call_attempt_called_at", table_name="call_attempt")
     op.drop_table("call_attempt")
     with op.batch_alter_table("webhook_event") as batch:
