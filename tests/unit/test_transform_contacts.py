@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date, datetime
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from vbotflow.campaigns import load_config
-from vbotflow.transform.contacts import ExtractError, transform, vbot_contacts
+from vbotflow.transform.contacts import ExtractError, _nfc, transform, vbot_contacts
 
 
 @pytest.fixture
@@ -79,3 +83,10 @@ def test_ties_in_update_time_go_to_the_smallest_contact_id(config) -> None:
 def test_missing_columns_are_named(config) -> None:
     with pytest.raises(ExtractError, match=r"nhac_no.yaml: the SQL result has no column\(s\) amount_due"):
         transform(_rows((1, "A", "0912345678", 0, None, 1, None)).drop(columns=["amount_due"]), config)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.text(max_size=12), min_size=1, max_size=20))
+def test_nfc_of_only_the_changeable_values_equals_nfc_of_all(values: list[str]) -> None:
+    array = pa.chunked_array([pa.array(values, pa.large_string())])
+    assert _nfc(array).to_pylist() == [unicodedata.normalize("NFC", v) for v in values]

@@ -82,9 +82,24 @@ def _text(values: pd.Series) -> pd.Series:
         array = pc.utf8_slice_codeunits(array.cast(pa.large_string()), 0, 16 if has_time else 10)
     elif not pa.types.is_string(array.type) and not pa.types.is_large_string(array.type):
         array = array.cast(pa.large_string())  # dates cast to ISO "YYYY-MM-DD"
-    array = pc.utf8_normalize(pc.utf8_trim_whitespace(array.cast(pa.large_string())), form="NFC")
+    array = _nfc(pc.utf8_trim_whitespace(array.cast(pa.large_string())))
     array = pc.if_else(pc.equal(array, ""), pa.scalar(None, pa.large_string()), array)
     return pd.Series(pd.arrays.ArrowStringArray(array), index=values.index)
+
+
+# Characters NFC can change: combining marks (how decomposed Vietnamese is typed), Hangul jamo,
+# and the singletons that NFC maps to another character. Text without any of them is already NFC.
+_MAY_CHANGE_UNDER_NFC = (r"[\pM\x{0340}-\x{0344}\x{0374}\x{037E}\x{0387}\x{1100}-\x{11FF}\x{1F71}-\x{1FFD}"
+                         r"\x{2000}\x{2001}\x{2126}\x{212A}\x{212B}\x{2329}\x{232A}\x{F900}-\x{FAFF}"
+                         r"\x{2F800}-\x{2FA1F}]")
+
+
+def _nfc(array: pa.ChunkedArray) -> pa.ChunkedArray:
+    """NFC, computed only for the values that can change (normalising every value is the slow part)."""
+    candidates = pc.fill_null(pc.match_substring_regex(array, _MAY_CHANGE_UNDER_NFC), False)
+    if not pc.any(candidates).as_py():
+        return array
+    return pc.if_else(candidates, pc.utf8_normalize(array, form="NFC"), array)
 
 
 def _id_order(ids: pd.Series) -> np.ndarray:
@@ -242,9 +257,11 @@ def split(decided: pd.DataFrame, config: CampaignConfig) -> TransformResult:
     is_rejected = decided["reject_reason"].notna().to_numpy()
     accepted_rows = np.flatnonzero(~is_rejected)
     accepted_rows = accepted_rows[np.argsort(decided["phone_number"].to_numpy()[accepted_rows], kind="stable")]
-    accepted = decided.iloc[accepted_rows].copy()
-    accepted["chunk_number"] = np.arange(len(accepted)) // config.max_phones_per_campaign + 1
-    rejected = decided.loc[is_rejected].copy()
+    fields = [c for c in decided.columns if c.startswith("field:")]
+    accepted = decided[["crm_contact_id", "phone", *fields]].iloc[accepted_rows]
+    accepted = accepted.assign(chunk_number=np.arange(len(accepted)) // config.max_phones_per_campaign + 1)
+    rejected = decided[["crm_contact_id", "raw_phone", "phone", "reject_reason", "reject_detail"]].iloc[
+        np.flatnonzero(is_rejected)]
     result = TransformResult(accepted=accepted, rejected=rejected, extracted=len(decided))
     if len(accepted) + len(rejected) != len(decided):
         raise AssertionError(f"{len(decided)} extracted != {len(accepted)} accepted + {len(rejected)} rejected")
