@@ -96,6 +96,8 @@ _MAY_CHANGE_UNDER_NFC = (r"[\pM\x{0340}-\x{0344}\x{0374}\x{037E}\x{0387}\x{1100}
 
 def _nfc(array: pa.ChunkedArray) -> pa.ChunkedArray:
     """NFC, computed only for the values that can change (normalising every value is the slow part)."""
+    if pc.all(pc.string_is_ascii(array)).as_py() is not False:  # ASCII is always NFC
+        return array
     candidates = pc.fill_null(pc.match_substring_regex(array, _MAY_CHANGE_UNDER_NFC), False)
     if not pc.any(candidates).as_py():
         return array
