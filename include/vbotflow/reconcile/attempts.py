@@ -56,7 +56,9 @@ def parse_new_events(engine: Engine, *, settle_seconds: float = DEFAULT_SETTLE_S
             status_class_case(e.c.status_code), e.c.hotline, sa.func.coalesce(e.c.duration_seconds, 0),
             sa.func.coalesce(e.c.postage, 0), sa.func.coalesce(e.c.service_charge, 0), e.c.action_log,
             sa.literal(now, sa.DateTime(timezone=True)),
-        ).where(e.c.kind == "autocall", e.c.event_id > start, e.c.event_id <= upto)
+        ).where(e.c.kind == "autocall", e.c.event_id > start, e.c.event_id <= upto).order_by(
+            # In the unique index's order: index pages are then filled one after another.
+            e.c.vbot_campaign_id, phone, e.c.called_at)
         added = insert_from_select_ignoring_duplicates(conn, call_attempt, [
             "source", "event_id", "vbot_campaign_id", "phone", "called_at", "status_code", "status_class",
             "hotline", "duration_seconds", "postage", "service_charge", "action_log", "parsed_at"], select)

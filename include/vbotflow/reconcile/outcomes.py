@@ -85,6 +85,8 @@ def refresh_outcomes(engine: Engine, date_from: date, date_to: date, *,
                "vbot_campaign_id", "outcome", "final_status_code", "attempts", "first_called_at", "last_called_at",
                "talk_seconds", "postage", "service_charge", "total_cost", "is_answered", "updated_at"]
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.text("SET LOCAL work_mem = '64MB'"))  # the ranking sorts in memory, not on disk
         conn.execute(contact_outcome.delete().where(contact_outcome.c.logical_date >= date_from,
                                                     contact_outcome.c.logical_date <= date_to))
         conn.execute(contact_outcome.insert().from_select(columns, select))

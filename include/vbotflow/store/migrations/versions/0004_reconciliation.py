@@ -48,7 +48,6 @@ def upgrade() -> None:
         sa.CheckConstraint("source IN ('webhook', 'history_api')", name="ck_call_attempt_source_known"),
         sa.UniqueConstraint("vbot_campaign_id", "phone", "called_at", "status_code", name="uq_call_attempt_identity"),
     )
-    op.create_index("ix_call_attempt_called_at", "call_attempt", ["called_at"])
 
     op.create_table(
         "contact_outcome",
@@ -71,8 +70,6 @@ def upgrade() -> None:
         sa.Column("is_answered", sa.Boolean, nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("campaign_contact_id", name="pk_contact_outcome"),
-        sa.ForeignKeyConstraint(["campaign_contact_id"], ["campaign_contact.campaign_contact_id"],
-                                ondelete="CASCADE", name="fk_contact_outcome_campaign_contact_id_campaign_contact"),
     )
     op.create_index("ix_contact_outcome_date_config", "contact_outcome", ["logical_date", "config_name"])
     op.create_index("ix_contact_outcome_campaign_phone", "contact_outcome", ["vbot_campaign_id", "phone"])
@@ -115,7 +112,6 @@ def downgrade() -> None:
     op.drop_index("ix_contact_outcome_campaign_phone", table_name="contact_outcome")
     op.drop_index("ix_contact_outcome_date_config", table_name="contact_outcome")
     op.drop_table("contact_outcome")
-    op.drop_index("ix_call_attempt_called_at", table_name="call_attempt")
     op.drop_table("call_attempt")
     with op.batch_alter_table("webhook_event") as batch:
         for column in ("action_log", "service_charge", "postage", "duration_seconds", "hotline"):
