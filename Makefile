@@ -32,6 +32,7 @@ down:
 lock:
 	uv pip compile requirements.in -o requirements.txt --python-version 3.11 --no-header
 	uv pip compile requirements-dev.in -o requirements-dev.txt --python-version 3.11 --no-header
+	uv pip compile requirements-deploy.in -o requirements-deploy.txt --python-version 3.11 --no-header
 
 clean: down
 	rm -rf $(VENV) var .pytest_cache
