@@ -27,7 +27,7 @@ PY
 
 # Connections go to the metadata DB (encrypted with the Fernet key) rather than AIRFLOW_CONN_*
 # variables: only this container sees the VBot and CRM credentials, and the UI lists them.
-conn_file="$(mktemp)"
+conn_file="$(mktemp --suffix=.json)"  # import picks the format by extension
 trap 'rm -f "$conn_file"' EXIT
 python "$here/../connections.py" "$conn_file"
 airflow connections import --overwrite "$conn_file"
