@@ -35,8 +35,11 @@ check_port() {
         exit 1
     fi
 }
+receiver_present=false
+"$py" -c 'import vbotflow.receiver' 2>/dev/null && receiver_present=true
+
 check_port simulator "$SIMULATOR_PORT" SIMULATOR
-check_port receiver "$RECEIVER_PORT" RECEIVER
+$receiver_present && check_port receiver "$RECEIVER_PORT" RECEIVER
 check_port api-server "$AIRFLOW_PORT" AIRFLOW
 
 echo "Preparing $STACK_VAR"
@@ -65,9 +68,7 @@ proc_start simulator "$STACK_VENV/bin/vbotflow" simulator --host 127.0.0.1 --por
     --config "$STACK_RUN/simulator.yaml" --seed 1 \
     --webhook-url "http://127.0.0.1:$RECEIVER_PORT/webhooks/vbot"
 
-receiver_present=false
-if "$py" -c 'import vbotflow.receiver' 2>/dev/null; then
-    receiver_present=true
+if $receiver_present; then
     # Only the receiver gets the token, and through its environment, not its command line.
     (
         VBOTFLOW_WEBHOOK_TOKEN="$(cat "$STACK_TOKEN_FILE")"
