@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -14,7 +13,6 @@ from typing import Any
 
 import pytest
 import requests
-import sqlalchemy as sa
 import yaml
 
 from tests.integration.sim_http import GROUP_CODE, STATIC_TOKEN, VBOT_ID, fast_config
@@ -68,35 +66,8 @@ def write_test_config(directory: Path, name: str, **changes: Any) -> Path:
 def campaign_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, db_url: str, *, rows: int = 300,
                  seed: int = 11, sim_changes: dict[str, Any] | None = None) -> Iterator[CampaignEnv]:
     run_date = today_in_vietnam()
-    with crm_database(db_url, tmp_path) as crm_url:
-        seed_crm(crm_url, rows, seed=seed, today=run_date)
-        with _airflow_env(monkeypatch, tmp_path, db_url, crm_url, run_date, sim_changes) as env:
-            yield env
-
-
-@contextmanager
-def crm_database(db_url: str, tmp_path: Path) -> Iterator[str]:
-    """The CRM's own database, on the integration DB's server: its tables must not land in the
-    session's shared integration database, whose exact table set the migration tests check."""
-    if db_url.startswith("sqlite"):
-        yield f"sqlite:///{tmp_path / 'crm.db'}"
-        return
-    url = sa.engine.make_url(db_url)
-    name = f"{url.database}_crm_{uuid.uuid4().hex[:6]}"
-    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-@contextmanager
-def _airflow_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, db_url: str, crm_url: str, run_date: date,
-                 sim_changes: dict[str, Any] | None) -> Iterator[CampaignEnv]:
+    crm_url = db_url if not db_url.startswith("sqlite") else f"sqlite:///{tmp_path / 'crm.db'}"
+    seed_crm(crm_url, rows, seed=seed, today=run_date)
     campaigns_dir = tmp_path / "campaigns"
     campaigns_dir.mkdir()
     var_dir = tmp_path / "var"
