@@ -18,8 +18,9 @@ import yaml
 from tests.integration.sim_http import GROUP_CODE, STATIC_TOKEN, VBOT_ID, fast_config
 from vbotflow.calling_window import VIETNAM
 from vbotflow.campaigns import CAMPAIGNS_DIR
-from vbotflow.crm_seed import seed_crm
+from vbotflow.crm_seed import crm_metadata, seed_crm
 from vbotflow.simulator.server import run_simulator_in_thread
+from vbotflow.store.db import make_engine
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -81,5 +82,11 @@ def campaign_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, db_url: str, *
         monkeypatch.setenv("AIRFLOW_CONN_VBOT_DEFAULT", json.dumps({
             "conn_type": "vbot", "host": sim_url, "password": STATIC_TOKEN,
             "extra": {"vbot_id": VBOT_ID, "group_code": GROUP_CODE, "backoff_seconds": 0.01}}))
-        yield CampaignEnv(db_url, crm_url, sim_url, campaigns_dir, var_dir, run_date)
-    shutil.rmtree(campaigns_dir, ignore_errors=True)
+        try:
+            yield CampaignEnv(db_url, crm_url, sim_url, campaigns_dir, var_dir, run_date)
+        finally:
+            # On PostgreSQL the CRM shares the session's database: leave it as the migrations made it.
+            engine = make_engine(crm_url)
+            crm_metadata.drop_all(engine)
+            engine.dispose()
+            shutil.rmtree(campaigns_dir, ignore_errors=True)
