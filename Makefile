@@ -5,7 +5,8 @@ PY      := $(VENV)/bin/python
 # -qq: pip's per-package index warnings on some machines would drown real errors.
 PIP     := $(PY) -m pip -qq --disable-pip-version-check
 
-.PHONY: install test lint lock clean up down
+.PHONY: install test lint lock clean
+.PHONY: up down
 
 install: $(VENV)/.installed
 
