@@ -5,7 +5,8 @@ PY      := $(VENV)/bin/python
 # -qq: pip's per-package index warnings on some machines would drown real errors.
 PIP     := $(PY) -m pip -qq --disable-pip-version-check
 
-.PHONY: install test lint lock clean demo
+.PHONY: install test lint lock clean demo bench
+.PHONY: up down
 
 install: $(VENV)/.installed
 
@@ -25,10 +26,18 @@ demo: install
 lint: install
 	$(VENV)/bin/ruff check .
 
+# The local stack: Airflow UI/API on 127.0.0.1:8080, receiver, simulator; state in var/ (scripts/local/).
+up: install
+	VBOTFLOW_VENV=$(abspath $(VENV)) scripts/local/up.sh
+
+down:
+	scripts/local/down.sh
+
 # Re-lock after editing requirements*.in (needs uv: pip install uv).
 lock:
 	uv pip compile requirements.in -o requirements.txt --python-version 3.11 --no-header
 	uv pip compile requirements-dev.in -o requirements-dev.txt --python-version 3.11 --no-header
+	uv pip compile requirements-deploy.in -o requirements-deploy.txt --python-version 3.11 --no-header
 
-clean:
+clean: down
 	rm -rf $(VENV) var .pytest_cache

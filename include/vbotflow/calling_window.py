@@ -35,5 +35,10 @@ def window_state(now: datetime, run_date: date, start: time, end: time) -> Windo
 
 
 def run_date_in_vietnam(moment: datetime) -> date:
-    """The Vietnam calendar date of an instant (a DAG run's logical date is UTC)."""
-    return moment.astimezone(VIETNAM).date()
+    """The Vietnam calendar date of an instant (a DAG run's logical date is UTC).
+
+    Always a plain ``date``: Airflow hands tasks pendulum datetimes, whose ``date()`` is pendulum's
+    ``Date`` subclass, and sqlite3 refuses to bind that as a query parameter.
+    """
+    local = moment.astimezone(VIETNAM)
+    return date(local.year, local.month, local.day)

@@ -11,11 +11,15 @@ from vbotflow.calling_window import VIETNAM
 
 
 def _crm_seed(args: argparse.Namespace) -> int:
+    from sqlalchemy.engine import make_url
+
     from vbotflow.crm_seed import seed_crm
 
     today = date.fromisoformat(args.today) if args.today else None
     summary = seed_crm(args.crm_url, args.rows, seed=args.seed, today=today)
-    print(f"demo CRM at {args.crm_url}: {summary.customers} customers ({summary.duplicate_phones} sharing a "
+    # The URL may carry a password (a container's log keeps whatever is printed).
+    where = make_url(args.crm_url).render_as_string(hide_password=True)
+    print(f"demo CRM at {where}: {summary.customers} customers ({summary.duplicate_phones} sharing a "
           f"phone, {summary.dnc} do-not-call), {summary.invoices} invoices, {summary.appointments} appointments")
     return 0
 
