@@ -23,6 +23,11 @@ test: install
 demo: install
 	$(PY) scripts/demo.py
 
+# Benchmarks (figures go to BENCHMARKS.md); the reconcile one needs PostgreSQL on 127.0.0.1:5432.
+bench: install
+	$(PY) bench/transform_bench.py
+	$(PY) bench/reconcile_bench.py
+
 lint: install
 	$(VENV)/bin/ruff check .
 
