@@ -85,8 +85,15 @@ def test_missing_columns_are_named(config) -> None:
         transform(_rows((1, "A", "0912345678", 0, None, 1, None)).drop(columns=["amount_due"]), config)
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=1500, deadline=None)
 @given(st.lists(st.text(max_size=12), min_size=1, max_size=20))
 def test_nfc_of_only_the_changeable_values_equals_nfc_of_all(values: list[str]) -> None:
     array = pa.chunked_array([pa.array(values, pa.large_string())])
     assert _nfc(array).to_pylist() == [unicodedata.normalize("NFC", v) for v in values]
+
+
+@pytest.mark.parametrize("text", ["\u0a33", "\u0958", "\u2126", "\uf900", "\U0002f800", "\u1100\u1161", "a\u0323\u0302",
+                                  "Nguye\u0302\u0303n"])
+def test_nfc_changes_found_by_hypothesis_and_the_unicode_tables(text: str) -> None:
+    array = pa.chunked_array([pa.array([text], pa.large_string())])
+    assert _nfc(array).to_pylist() == [unicodedata.normalize("NFC", text)] != [text]

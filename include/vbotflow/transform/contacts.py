@@ -21,8 +21,10 @@ Order of the decisions, and why:
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -87,18 +89,42 @@ def _text(values: pd.Series) -> pd.Series:
     return pd.Series(pd.arrays.ArrowStringArray(array), index=values.index)
 
 
-# Characters NFC can change: combining marks (how decomposed Vietnamese is typed), Hangul jamo,
-# and the singletons that NFC maps to another character. Text without any of them is already NFC.
-_MAY_CHANGE_UNDER_NFC = (r"[\pM\x{0340}-\x{0344}\x{0374}\x{037E}\x{0387}\x{1100}-\x{11FF}\x{1F71}-\x{1FFD}"
-                         r"\x{2000}\x{2001}\x{2126}\x{212A}\x{212B}\x{2329}\x{232A}\x{F900}-\x{FAFF}"
-                         r"\x{2F800}-\x{2FA1F}]")
+@lru_cache(maxsize=1)
+def _nfc_sensitive() -> str:
+    """A regex class of every character that can make a text change under NFC.
+
+    Derived from Python's Unicode database, not hand-listed: characters that are not NFC on
+    their own (NFC_Quick_Check=No), non-starters (reordering), and characters that compose with
+    the one before them (the second half of a canonical pair, Hangul vowels and trailing consonants).
+    Beyond U+2FFFF nothing decomposes or combines.
+    """
+    points: set[int] = set(range(0x1161, 0x1176)) | set(range(0x11A8, 0x11C3))
+    for code in range(0x80, 0x30000):
+        if 0xD800 <= code <= 0xDFFF:
+            continue
+        char = chr(code)
+        if unicodedata.combining(char) or not unicodedata.is_normalized("NFC", char):
+            points.add(code)
+        decomposition = unicodedata.decomposition(char)
+        if decomposition and not decomposition.startswith("<") and len(parts := decomposition.split()) == 2:
+            points.add(int(parts[1], 16))
+    ranges, ordered = [], sorted(points)
+    start = previous = ordered[0]
+    for code in [*ordered[1:], None]:
+        if code is not None and code == previous + 1:
+            previous = code
+            continue
+        ranges.append(f"\\x{{{start:X}}}" if start == previous else f"\\x{{{start:X}}}-\\x{{{previous:X}}}")
+        if code is not None:
+            start = previous = code
+    return "[" + "".join(ranges) + "]"
 
 
 def _nfc(array: pa.ChunkedArray) -> pa.ChunkedArray:
     """NFC, computed only for the values that can change (normalising every value is the slow part)."""
     if pc.all(pc.string_is_ascii(array)).as_py() is not False:  # ASCII is always NFC
         return array
-    candidates = pc.fill_null(pc.match_substring_regex(array, _MAY_CHANGE_UNDER_NFC), False)
+    candidates = pc.fill_null(pc.match_substring_regex(array, _nfc_sensitive()), False)
     if not pc.any(candidates).as_py():
         return array
     return pc.if_else(candidates, pc.utf8_normalize(array, form="NFC"), array)
