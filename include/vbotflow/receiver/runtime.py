@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from vbotflow.receiver import store
+from vbotflow.receiver.batch import BatchWriter
 from vbotflow.receiver.metrics import ReceiverMetrics
 from vbotflow.receiver.signature import Webhook
 from vbotflow.receiver.spool import DrainResult, Spool
@@ -37,7 +38,8 @@ def receiver_engine(url: str, timeout_seconds: float) -> Engine:
 
         return engine
     if backend == "postgresql":
-        return make_engine(url, connect_args={
+        # No pre-ping: it costs a round trip per request; store.land retries once on a dropped connection.
+        return make_engine(url, pool_pre_ping=False, connect_args={
             "connect_timeout": max(1, int(timeout_seconds)),
             "options": f"-c statement_timeout={int(timeout_seconds * 1000)}",
         })
@@ -56,6 +58,7 @@ class ReceiverRuntime:
         self.spool = Spool(config["SPOOL_DIR"])
         self.retry_seconds = float(config["SPOOL_RETRY_SECONDS"])
         self.metrics = ReceiverMetrics()
+        self.batch = BatchWriter(lambda: self.engine, wait_seconds=3 * self.db_timeout)
         self._engine: Engine | None = None
         self._engine_pid: int | None = None
         self._lock = threading.Lock()
