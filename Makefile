@@ -5,7 +5,7 @@ PY      := $(VENV)/bin/python
 # -qq: pip's per-package index warnings on some machines would drown real errors.
 PIP     := $(PY) -m pip -qq --disable-pip-version-check
 
-.PHONY: install test lint lock clean
+.PHONY: install test lint lock bench clean
 
 install: $(VENV)/.installed
 
@@ -20,6 +20,10 @@ test: install
 
 lint: install
 	$(VENV)/bin/ruff check .
+
+# Every benchmark in bench/ (PostgreSQL on 127.0.0.1:5432, wrk); figures go to BENCHMARKS.md by hand.
+bench: install
+	$(PY) bench/receiver_bench.py $(BENCH_ARGS)
 
 # Re-lock after editing requirements*.in (needs uv: pip install uv).
 lock:
