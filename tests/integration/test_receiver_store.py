@@ -1,4 +1,4 @@
-"""Landing in the database directly: single rows, group commits, duplicates inside one batch."""
+"""Landing in the database directly: once per dedupe key, under concurrency, across a dropped connection."""
 
 from __future__ import annotations
 
@@ -6,11 +6,13 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
+import pytest
 import sqlalchemy as sa
 from vbotflow.receiver import store
-from vbotflow.receiver.batch import BatchWriter
 from vbotflow.receiver.delivery import Delivery
 from vbotflow.receiver.parse import parse_delivery
+from vbotflow.receiver.runtime import receiver_engine
+from vbotflow.store import db
 from vbotflow.store.tables import webhook_event
 
 from tests.integration.receiver_support import autocall_body
@@ -27,32 +29,49 @@ def _count(engine: sa.engine.Engine) -> int:
         return conn.execute(sa.select(sa.func.count()).select_from(webhook_event)).scalar_one()
 
 
-def test_a_batch_stores_each_key_once_and_reports_duplicates_in_order(engine: sa.engine.Engine) -> None:
-    earlier = store.land(engine, *_item("0900000003"))
-    a, b, c = _item("0900000001"), _item("0900000002"), _item("0900000003")
-    results = store.land_many(engine, [a, b, a, c])
+def test_a_delivery_lands_once_and_a_repeat_finds_the_first_row(engine: sa.engine.Engine) -> None:
+    first = store.land(engine, *_item("0900000001"))
+    again = store.land(engine, *_item("0900000001"))
+    other = store.land(engine, *_item("0900000002"))
 
-    assert [r.duplicate for r in results] == [False, False, True, True]
-    assert results[2].event_id == results[0].event_id
-    assert results[3].event_id == earlier.event_id
-    assert _count(engine) == 3
+    assert (first.duplicate, again.duplicate, other.duplicate) == (False, True, False)
+    assert again.event_id == first.event_id != other.event_id
+    assert _count(engine) == 2
 
 
-def test_the_batch_writer_lands_concurrent_deliveries_exactly_once(engine: sa.engine.Engine) -> None:
-    writer = BatchWriter(lambda: engine)
+def test_concurrent_copies_of_one_delivery_land_exactly_once(engine: sa.engine.Engine) -> None:
     items = [_item(f"09100000{n % 40:02d}") for n in range(120)]  # 40 keys, each three times
     with ThreadPoolExecutor(max_workers=24) as pool:
-        results = list(pool.map(lambda item: writer.land(*item), items))
+        results = list(pool.map(lambda item: store.land(engine, *item), items))
 
     assert sum(not r.duplicate for r in results) == 40
     assert len({r.event_id for r in results}) == 40
     assert _count(engine) == 40
 
 
-def test_a_dead_letter_lands_through_the_batch_writer_too(engine: sa.engine.Engine) -> None:
+def test_a_dropped_pooled_connection_is_replaced_without_losing_the_delivery(db_url: str) -> None:
+    if not db_url.startswith("postgresql"):
+        pytest.skip("SQLite has no server connection to drop")
+    engine = receiver_engine(db_url, timeout_seconds=5)  # no pre-ping: store.land must notice by itself
+    try:
+        store.land(engine, *_item("0900000001"))
+        killer = db.make_engine(db_url)
+        with killer.connect() as conn:  # the server ends the receiver's pooled session, as a restart would
+            ended = conn.execute(sa.text("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                                         "WHERE datname = current_database() AND pid <> pg_backend_pid()")).scalar()
+        killer.dispose()
+        result = store.land(engine, *_item("0900000002"))
+    finally:
+        engine.dispose()
+    assert ended >= 1 and not result.duplicate
+    with db.make_engine(db_url).connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(webhook_event)).scalar_one() == 2
+
+
+def test_a_dead_letter_lands_like_any_delivery(engine: sa.engine.Engine) -> None:
     body = b"{not json"
     delivery = Delivery(received_at=datetime.now(UTC), endpoint="auto", body=body, headers={}, remote_addr=None)
-    result = BatchWriter(lambda: engine).land(delivery, parse_delivery(body, "auto"))
+    result = store.land(engine, delivery, parse_delivery(body, "auto"))
     with engine.connect() as conn:
         row = conn.execute(sa.select(webhook_event).where(webhook_event.c.event_id == result.event_id)).mappings().one()
     assert (row["kind"], row["body"]) == ("invalid", body)

@@ -15,7 +15,6 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from vbotflow.receiver import store
-from vbotflow.receiver.batch import BatchWriter
 from vbotflow.receiver.metrics import ReceiverMetrics
 from vbotflow.receiver.signature import Webhook
 from vbotflow.receiver.spool import DrainResult, Spool
@@ -58,7 +57,6 @@ class ReceiverRuntime:
         self.spool = Spool(config["SPOOL_DIR"])
         self.retry_seconds = float(config["SPOOL_RETRY_SECONDS"])
         self.metrics = ReceiverMetrics()
-        self.batch = BatchWriter(lambda: self.engine, wait_seconds=3 * self.db_timeout)
         self._engine: Engine | None = None
         self._engine_pid: int | None = None
         self._lock = threading.Lock()

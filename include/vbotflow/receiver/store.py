@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Callable
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TypeVar
 
+import psycopg
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
@@ -77,8 +79,50 @@ def _earlier_event(conn: Connection, dedupe_key: str) -> int:
     ).scalar_one()
 
 
+@functools.cache
+def _pg_insert_sql() -> str:
+    """The INSERT .. ON CONFLICT DO NOTHING RETURNING of ``webhook_event``, as psycopg SQL text."""
+    from sqlalchemy.dialects.postgresql import psycopg as pg_psycopg
+
+    columns = [c.name for c in webhook_event.columns if c.name != "event_id"]
+    return str(_insert_ignoring_conflicts("postgresql", webhook_event).compile(dialect=pg_psycopg.dialect(),
+                                                                              column_keys=columns))
+
+
+def _insert_event_psycopg(engine: Engine, row: dict[str, object]) -> int | None:
+    """The hot path on PostgreSQL: one server-side prepared INSERT in autocommit, straight through psycopg.
+
+    SQLAlchemy's execution layer cost twice the CPU of the statement itself; the pooled connection
+    (and its lifecycle) is still SQLAlchemy's. Errors come back as SQLAlchemy errors, like the rest.
+    """
+    pooled = engine.raw_connection()
+    conn = pooled.driver_connection
+    try:
+        conn.autocommit = True
+        try:
+            found = conn.execute(_pg_insert_sql(), row, prepare=True).fetchone()
+        finally:
+            if not conn.broken and not conn.closed:
+                conn.autocommit = False  # the pool hands connections to SQLAlchemy in transactional mode
+    except psycopg.Error as err:
+        invalidated = bool(conn.broken or conn.closed)
+        if invalidated:
+            pooled.invalidate(err)
+        raise sa.exc.DBAPIError.instance(_pg_insert_sql(), None, err, psycopg.Error,
+                                         connection_invalidated=invalidated) from err
+    finally:
+        pooled.close()
+    return found[0] if found else None
+
+
 def _land_once(engine: Engine, delivery: Delivery, parsed: Parsed, via: str) -> LandResult:
     row = _event_row(delivery, parsed, via)
+    if not parsed.records and engine.dialect.driver == "psycopg":
+        inserted = _insert_event_psycopg(engine, row)
+        if inserted is not None:
+            return LandResult(event_id=inserted, duplicate=False)
+        with engine.connect() as conn:
+            return LandResult(event_id=_earlier_event(conn, parsed.dedupe_key), duplicate=True)
     if not parsed.records:
         # One statement, committed by itself (autocommit): one round trip instead of BEGIN, INSERT, COMMIT.
         with engine.connect() as conn:
@@ -112,41 +156,6 @@ def _once_more_after_a_dropped_connection(attempt: Callable[[], T]) -> T:
 def land(engine: Engine, delivery: Delivery, parsed: Parsed, *, via: str = "http") -> LandResult:
     """Store ``delivery`` once; raises ``sqlalchemy.exc.SQLAlchemyError`` when the database is away."""
     return _once_more_after_a_dropped_connection(lambda: _land_once(engine, delivery, parsed, via))
-
-
-def land_many(engine: Engine, items: list[tuple[Delivery, Parsed]], *, via: str = "http") -> list[LandResult]:
-    """Store several single-row deliveries (no call-history records) with one statement and one commit.
-
-    The group commit behind ``batch.BatchWriter``: under load, concurrent requests share a round trip
-    and a WAL flush. Results come back in the order of ``items``; a key seen twice is stored once.
-    """
-    if any(parsed.records for _, parsed in items):
-        raise ValueError("call-history deliveries land one by one (their records need the event id)")
-    return _once_more_after_a_dropped_connection(lambda: _land_many_once(engine, items, via))
-
-
-def _land_many_once(engine: Engine, items: list[tuple[Delivery, Parsed]], via: str) -> list[LandResult]:
-    rows = [_event_row(delivery, parsed, via) for delivery, parsed in items]
-    with engine.connect() as conn:
-        # One INSERT .. VALUES (..), (..) RETURNING: atomic on its own, so autocommit is enough.
-        conn.execution_options(isolation_level="AUTOCOMMIT")
-        stmt = _insert_ignoring_conflicts(conn.dialect.name, webhook_event).returning(webhook_event.c.dedupe_key)
-        new_ids = {key: event_id for event_id, key in conn.execute(stmt, rows)}
-        earlier_keys = {row["dedupe_key"] for row in rows} - set(new_ids)
-        earlier: dict[str, int] = {}
-        if earlier_keys:
-            earlier = dict(conn.execute(sa.select(webhook_event.c.dedupe_key, webhook_event.c.event_id).where(
-                webhook_event.c.dedupe_key.in_(earlier_keys))).tuples().all())
-    results: list[LandResult] = []
-    claimed: set[str] = set()
-    for row in rows:
-        key = row["dedupe_key"]
-        if key in new_ids and key not in claimed:
-            claimed.add(key)
-            results.append(LandResult(event_id=new_ids[key], duplicate=False))
-        else:
-            results.append(LandResult(event_id=new_ids.get(key) or earlier[key], duplicate=True))
-    return results
 
 
 def land_spooled(engine: Engine, delivery: Delivery) -> LandResult:

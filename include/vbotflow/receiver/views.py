@@ -77,11 +77,8 @@ def _handle(rt: ReceiverRuntime, endpoint: str) -> tuple[Response, int]:
                         headers=auth.safe_headers(request.headers.items()), remote_addr=request.remote_addr)
     parsed = parse_delivery(body, endpoint)
     try:
-        if parsed.records:
-            landed = store.land(rt.engine, delivery, parsed)
-        else:
-            landed = rt.batch.land(delivery, parsed)
-    except (SQLAlchemyError, TimeoutError) as err:
+        landed = store.land(rt.engine, delivery, parsed)
+    except SQLAlchemyError as err:
         log.warning("database unavailable (%s); spooling the delivery", type(err).__name__)
         return _spool(rt, delivery, parsed.kind, parsed.parse_error)
     except Exception:  # noqa: BLE001 - a bug must not cost the delivery: keep it in the spool
