@@ -93,11 +93,11 @@ def _handle(rt: ReceiverRuntime, endpoint: str) -> tuple[Response, int]:
         rt.metrics.rejected.inc("invalid_body")
         log.info("dead letter event %s (%s): %s", landed.event_id, endpoint, parsed.parse_error)
         return jsonify(error="invalid_body", detail=parsed.parse_error, stored=True, event_id=landed.event_id), 400
-    # DEBUG: one line per delivery is the database's job; the phone is masked all the same.
-    log.debug("%s event %s kind=%s campaign=%s phone=%s status=%s",
-             "duplicate" if landed.duplicate else "stored", landed.event_id, parsed.kind,
-             parsed.columns.get("vbot_campaign_id"), mask_phone(parsed.columns.get("phone")),
-             parsed.columns.get("status_code"))
+    if log.isEnabledFor(logging.DEBUG):  # one line per delivery is the database's job; phones masked anyway
+        log.debug("%s event %s kind=%s campaign=%s phone=%s status=%s",
+                  "duplicate" if landed.duplicate else "stored", landed.event_id, parsed.kind,
+                  parsed.columns.get("vbot_campaign_id"), mask_phone(parsed.columns.get("phone")),
+                  parsed.columns.get("status_code"))
     answer: dict[str, Any] = {"status": "duplicate" if landed.duplicate else "stored", "kind": parsed.kind,
                               "event_id": landed.event_id}
     if parsed.kind == "call_history":
