@@ -169,3 +169,19 @@ def test_the_receiver_replays_its_spool_by_itself_once_the_database_answers(
     assert sorted(e["phone"] for e in events(db_url)) == expected
     assert "vbotflow_webhook_spooled_total 15" in metrics
     assert "vbotflow_webhook_spool_replayed_total 15" in metrics
+
+
+def test_when_neither_the_database_nor_the_spool_can_take_it_the_answer_is_503(
+        outage: Outage, db_url: str, tmp_path: Path) -> None:
+    not_a_directory = tmp_path / "spool"
+    not_a_directory.write_text("a file where the spool directory should be")
+    with _receiver(outage.url, not_a_directory, retry_seconds=0) as url:
+        outage.down()
+        answer = post(url, "/webhooks/vbot/autocall", autocall_body())
+        metrics = requests.get(url + "/metrics", timeout=30).text
+        outage.up()
+
+    assert answer.status_code == 503  # nothing acknowledged: VBot may retry
+    assert answer.json() == {"error": "unavailable", "detail": "storage unavailable; please retry"}
+    assert "vbotflow_webhook_spool_failures_total 1" in metrics
+    assert events(db_url) == []
