@@ -75,3 +75,17 @@ def test_a_dead_letter_lands_like_any_delivery(engine: sa.engine.Engine) -> None
     with engine.connect() as conn:
         row = conn.execute(sa.select(webhook_event).where(webhook_event.c.event_id == result.event_id)).mappings().one()
     assert (row["kind"], row["body"]) == ("invalid", body)
+
+
+def test_database_errors_do_not_carry_the_statement_parameters(db_url: str) -> None:
+    # PostgreSQL's own DETAIL may still quote the row: logmask.log_failure masks phones in what is logged.
+    engine = receiver_engine(db_url, timeout_seconds=5)
+    delivery, parsed = _item("0987654321")
+    try:
+        with engine.begin() as conn:
+            conn.execute(webhook_event.insert(), {**store._event_row(delivery, parsed, "http"), "kind": "bogus"})
+    except sa.exc.IntegrityError as err:  # the kind CHECK constraint
+        message = str(err)
+    finally:
+        engine.dispose()
+    assert "[SQL parameters hidden due to hide_parameters=True]" in message

@@ -15,6 +15,7 @@ from werkzeug.exceptions import HTTPException
 from vbotflow.privacy import mask_phone
 from vbotflow.receiver import auth, store
 from vbotflow.receiver.delivery import Delivery
+from vbotflow.receiver.logmask import log_failure
 from vbotflow.receiver.openapi import openapi_document
 from vbotflow.receiver.parse import parse_delivery
 from vbotflow.receiver.runtime import ReceiverRuntime
@@ -82,7 +83,7 @@ def _handle(rt: ReceiverRuntime, endpoint: str) -> tuple[Response, int]:
         log.warning("database unavailable (%s); spooling the delivery", type(err).__name__)
         return _spool(rt, delivery, parsed.kind, parsed.parse_error)
     except Exception:  # noqa: BLE001 - a bug must not cost the delivery: keep it in the spool
-        log.exception("landing failed unexpectedly; spooling the delivery")
+        log_failure(log, "landing failed unexpectedly; spooling the delivery")
         return _spool(rt, delivery, parsed.kind, parsed.parse_error)
 
     if rt.spool.has_files():
@@ -110,7 +111,7 @@ def _spool(rt: ReceiverRuntime, delivery: Delivery, kind: str, parse_error: str 
         rt.spool.append(delivery)
     except OSError:
         rt.metrics.spool_failures.inc()
-        log.exception("could not spool a delivery either; answering 503")
+        log_failure(log, "could not spool a delivery either; answering 503")
         return _error(503, "storage unavailable; please retry")
     rt.metrics.spooled.inc()
     if kind == "invalid":
