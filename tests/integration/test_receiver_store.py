@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 from vbotflow.receiver import store
 from vbotflow.receiver.delivery import Delivery
-from vbotflow.receiver.parse import parse_delivery
+from vbotflow.receiver.parse import Parsed, parse_delivery
 from vbotflow.receiver.runtime import receiver_engine
 from vbotflow.store import db
 from vbotflow.store.tables import webhook_event
@@ -92,3 +92,14 @@ def test_database_errors_do_not_carry_the_statement_parameters(db_url: str) -> N
     finally:
         engine.dispose()
     assert "[SQL parameters hidden due to hide_parameters=True]" in message
+
+
+def test_typed_columns_the_database_refuses_still_leave_the_raw_delivery_stored(engine: sa.engine.Engine) -> None:
+    delivery, _ = _item("0900000009")
+    # A parse result the table's constraints refuse (kind CHECK): the raw body must land all the same.
+    refused = Parsed(kind="bogus", dedupe_key="bogus:1", columns={"status_code": 200})
+    result = store.land(engine, delivery, refused)
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(webhook_event).where(webhook_event.c.event_id == result.event_id)).mappings().one()
+    assert (row["kind"], row["body"], row["status_code"]) == ("invalid", delivery.body, None)
+    assert row["parse_error"] == "the database refused the parsed bogus columns (IntegrityError)"

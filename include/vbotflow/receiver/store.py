@@ -142,6 +142,11 @@ def _land_once(engine: Engine, delivery: Delivery, parsed: Parsed, via: str) -> 
     return LandResult(event_id=inserted, duplicate=False, records_new=len(new_ids))
 
 
+# The database is away (or locked): stop replaying, everything after would fail the same way.
+OUTAGE_ERRORS: tuple[type[BaseException], ...] = (sa.exc.OperationalError, sa.exc.InterfaceError,
+                                                  sa.exc.DisconnectionError, sa.exc.TimeoutError)
+
+
 def _once_more_after_a_dropped_connection(attempt: Callable[[], T]) -> T:
     try:
         return attempt()
@@ -154,18 +159,25 @@ def _once_more_after_a_dropped_connection(attempt: Callable[[], T]) -> T:
 
 
 def land(engine: Engine, delivery: Delivery, parsed: Parsed, *, via: str = "http") -> LandResult:
-    """Store ``delivery`` once; raises ``sqlalchemy.exc.SQLAlchemyError`` when the database is away."""
-    return _once_more_after_a_dropped_connection(lambda: _land_once(engine, delivery, parsed, via))
+    """Store ``delivery`` once; raises ``sqlalchemy.exc.SQLAlchemyError`` when the database is away.
+
+    The raw delivery is stored even when the database refuses the typed columns parsed from it
+    (a value out of range, a constraint the parser did not foresee): it then lands as a dead letter.
+    """
+    try:
+        return _once_more_after_a_dropped_connection(lambda: _land_once(engine, delivery, parsed, via))
+    except (sa.exc.DataError, sa.exc.IntegrityError, sa.exc.StatementError) as err:
+        if isinstance(err, OUTAGE_ERRORS) or parsed.kind == "invalid":
+            raise
+        dead_letter = Parsed(kind="invalid", dedupe_key="invalid:" + hashlib.sha256(delivery.body).hexdigest(),
+                             parse_error=f"the database refused the parsed {parsed.kind} columns "
+                                         f"({type(err).__name__})")
+        return _once_more_after_a_dropped_connection(lambda: _land_once(engine, delivery, dead_letter, via))
 
 
 def land_spooled(engine: Engine, delivery: Delivery) -> LandResult:
     """Replay one spooled delivery: parsed again by the same code, so it gets the same dedupe key."""
     return land(engine, delivery, parse_delivery(delivery.body, delivery.endpoint), via="spool")
-
-
-# The database is away (or locked): stop replaying, everything after would fail the same way.
-OUTAGE_ERRORS: tuple[type[BaseException], ...] = (sa.exc.OperationalError, sa.exc.InterfaceError,
-                                                  sa.exc.DisconnectionError, sa.exc.TimeoutError)
 
 
 def ping(engine: Engine) -> None:
