@@ -51,8 +51,14 @@ def _insert_ignoring_conflicts(dialect: str, table: sa.Table) -> sa.Insert:
     return _INSERTS[key]
 
 
+# Every column the INSERT names (the prepared psycopg statement names them all): typed columns a
+# parse result does not fill stay NULL, including ones later migrations add.
+_EVENT_COLUMNS = tuple(c.name for c in webhook_event.columns if c.name != "event_id")
+
+
 def _event_row(delivery: Delivery, parsed: Parsed, via: str) -> dict[str, object]:
     return {
+        **dict.fromkeys(_EVENT_COLUMNS),
         "received_at": delivery.received_at,
         "stored_at": datetime.now(UTC),
         "landed_via": via,
@@ -64,11 +70,6 @@ def _event_row(delivery: Delivery, parsed: Parsed, via: str) -> dict[str, object
         "headers_json": json.dumps(delivery.headers, ensure_ascii=False, sort_keys=True),
         "remote_addr": (delivery.remote_addr or "")[:64] or None,
         "parse_error": parsed.parse_error,
-        "vbot_campaign_id": None,
-        "phone": None,
-        "called_at": None,
-        "status_code": None,
-        "record_count": None,
         **parsed.columns,
     }
 
@@ -84,9 +85,8 @@ def _pg_insert_sql() -> str:
     """The INSERT .. ON CONFLICT DO NOTHING RETURNING of ``webhook_event``, as psycopg SQL text."""
     from sqlalchemy.dialects.postgresql import psycopg as pg_psycopg
 
-    columns = [c.name for c in webhook_event.columns if c.name != "event_id"]
     return str(_insert_ignoring_conflicts("postgresql", webhook_event).compile(dialect=pg_psycopg.dialect(),
-                                                                              column_keys=columns))
+                                                                              column_keys=list(_EVENT_COLUMNS)))
 
 
 def _insert_event_psycopg(engine: Engine, row: dict[str, object]) -> int | None:
