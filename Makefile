@@ -5,7 +5,8 @@ PY      := $(VENV)/bin/python
 # -qq: pip's per-package index warnings on some machines would drown real errors.
 PIP     := $(PY) -m pip -qq --disable-pip-version-check
 
-.PHONY: install test lint lock bench clean
+.PHONY: install test lint lock clean demo bench
+.PHONY: up down
 
 install: $(VENV)/.installed
 
@@ -18,17 +19,32 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# The main job: the whole product end to end on this machine (see scripts/demo.py).
+demo: install
+	$(PY) scripts/demo.py
+
+# Benchmarks (figures go to BENCHMARKS.md); reconcile and receiver need PostgreSQL on 127.0.0.1:5432,
+# the receiver one also wrk (apt-get install wrk); BENCH_ARGS go to the receiver one.
+bench: install
+	$(PY) bench/transform_bench.py
+	$(PY) bench/reconcile_bench.py
+	$(PY) bench/receiver_bench.py $(BENCH_ARGS)
+
 lint: install
 	$(VENV)/bin/ruff check .
 
-# Every benchmark in bench/ (PostgreSQL on 127.0.0.1:5432, wrk); figures go to BENCHMARKS.md by hand.
-bench: install
-	$(PY) bench/receiver_bench.py $(BENCH_ARGS)
+# The local stack: Airflow UI/API on 127.0.0.1:8080, receiver, simulator; state in var/ (scripts/local/).
+up: install
+	VBOTFLOW_VENV=$(abspath $(VENV)) scripts/local/up.sh
+
+down:
+	scripts/local/down.sh
 
 # Re-lock after editing requirements*.in (needs uv: pip install uv).
 lock:
 	uv pip compile requirements.in -o requirements.txt --python-version 3.11 --no-header
 	uv pip compile requirements-dev.in -o requirements-dev.txt --python-version 3.11 --no-header
+	uv pip compile requirements-deploy.in -o requirements-deploy.txt --python-version 3.11 --no-header
 
-clean:
+clean: down
 	rm -rf $(VENV) var .pytest_cache

@@ -33,6 +33,7 @@ os.environ.pop("VBOTFLOW_DB_URL", None)
 
 import pytest  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
+
 from vbotflow.store import db  # noqa: E402
 from vbotflow.store.tables import metadata  # noqa: E402
 

@@ -17,7 +17,8 @@ Handler = Callable[[argparse.Namespace], int]
 # Modules that add their own command groups: each has ``add_commands(groups)``, where ``groups`` is
 # the subparsers object of the top-level parser, and sets ``handler`` on the parsers it adds.
 # Imported only when the CLI is built, so `vbotflow db upgrade` does not load Flask or pandas.
-COMMAND_MODULES: tuple[str, ...] = ("vbotflow.receiver.cli",)
+COMMAND_MODULES: tuple[str, ...] = ("vbotflow.list_cli", "vbotflow.simulator.commands", "vbotflow.receiver.cli",
+                                     "vbotflow.reconcile.cli")
 
 
 def _db_upgrade(args: argparse.Namespace) -> int:

@@ -81,13 +81,14 @@ def register_pending(engine: Engine, spec: ChunkSpec) -> None:
     """Record a planned chunk as ``pending`` (no-op when the run key exists already)."""
     try:
         with engine.begin() as conn:
-            conn.execute(campaign_run.insert().values(**_new_row(spec, "pending")))
+            conn.execute(campaign_run.insert().values(**new_row(spec, "pending")))
     except IntegrityError:
         pass
 
 
-def _new_row(spec: ChunkSpec, state: str) -> dict[str, Any]:
-    now = _now()
+def new_row(spec: ChunkSpec, state: str, now: datetime | None = None) -> dict[str, Any]:
+    """A campaign_run row for ``spec`` in ``state`` (``pending`` or ``sending``)."""
+    now = now or _now()
     return {
         "run_key": spec.run_key,
         "config_name": spec.config_name,
@@ -117,7 +118,7 @@ def claim_for_send(engine: Engine, spec: ChunkSpec) -> int | None:
         if row is None:
             try:
                 with engine.begin() as conn:
-                    conn.execute(campaign_run.insert().values(**_new_row(spec, "sending")))
+                    conn.execute(campaign_run.insert().values(**new_row(spec, "sending")))
                 return None
             except IntegrityError:
                 continue

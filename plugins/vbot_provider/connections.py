@@ -6,6 +6,7 @@ from urllib.parse import quote
 
 from airflow.sdk import BaseHook
 from airflow.sdk.exceptions import AirflowNotFoundException
+
 from vbotflow import settings
 
 _DRIVERS = {

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from airflow.sdk import DAG
+
 from vbot_provider.operators.vbot import VBotCreateCampaignOperator
 
 with DAG("test_vbot_create_retry", schedule=None, start_date=datetime(2026, 1, 1, tzinfo=UTC), catchup=False,

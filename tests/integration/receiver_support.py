@@ -16,10 +16,11 @@ from typing import Any
 
 import requests
 import sqlalchemy as sa
+from werkzeug.serving import make_server
+
 from vbotflow.receiver.app import create_app
 from vbotflow.store import db
 from vbotflow.store.tables import webhook_call_record, webhook_event
-from werkzeug.serving import make_server
 
 TOKEN = "tok-current-9f2c"
 OLD_TOKEN = "tok-previous-1a7e"

@@ -8,6 +8,8 @@ import sys
 from datetime import date
 from pathlib import Path
 
+import pytest
+
 from vbotflow import outbox
 from vbotflow.store import db
 
@@ -52,3 +54,29 @@ def test_resolve_needs_exactly_one_verdict(db_url) -> None:
     done = _run(db_url, "campaign", "resolve", "x/2026-11-26/001")
     assert done.returncode == 2
     assert "one of the arguments --created --not-created is required" in done.stderr
+
+
+@pytest.mark.postgres
+def test_crm_seed_never_prints_the_password_of_its_url(pg_server_url: str) -> None:
+    # A throwaway database of its own: the CRM tables must not land in the session's integration DB.
+    import uuid
+
+    import sqlalchemy as sa
+
+    name = f"vbotflow_test_crm_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(pg_server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    # Trust authentication ignores the password, so it can be any marker.
+    url = sa.engine.make_url(pg_server_url).set(database=name, password="pw-marker-7731")
+    try:
+        done = _run(pg_server_url, "crm", "seed", "--url", url.render_as_string(hide_password=False),
+                    "--rows", "20")
+        assert done.returncode == 0, done.stderr
+        assert "20 customers" in done.stdout
+        assert "pw-marker-7731" not in done.stdout + done.stderr
+        assert "***" in done.stdout
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

@@ -9,11 +9,11 @@ from collections.abc import Iterator
 
 import pytest
 from pytest_httpserver import HTTPServer
-from vbot_provider.exceptions import VBotAmbiguousError, VBotPermanentError, VBotTransientError
-from vbot_provider.hooks.vbot import VBotHook, backoff_delay
 from werkzeug import Request, Response
 
 from tests.integration.vbot_http import set_vbot_connection
+from vbot_provider.exceptions import VBotAmbiguousError, VBotPermanentError, VBotTransientError
+from vbot_provider.hooks.vbot import VBotHook, backoff_delay
 
 CREATE = "/api/campaign/create"
 TOKEN = "/token"

@@ -11,14 +11,14 @@ import pytest
 import sqlalchemy as sa
 from airflow.sdk.exceptions import AirflowFailException
 from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from tests.integration.vbot_http import set_vbot_connection
 from vbot_provider.exceptions import VBotTransientError
 from vbot_provider.hooks.vbot import VBotHook
 from vbot_provider.operators.vbot import create_campaign_once
 from vbotflow import outbox
 from vbotflow.store.tables import campaign_run
-from werkzeug import Request, Response
-
-from tests.integration.vbot_http import set_vbot_connection
 
 CREATE = "/api/campaign/create"
 DAY = date(2026, 11, 26)

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 import requests
-from vbotflow.receiver.signature import Webhook
 
 from tests.integration.receiver_support import (
     OLD_TOKEN,
@@ -22,6 +21,7 @@ from tests.integration.receiver_support import (
     post,
     werkzeug_server,
 )
+from vbotflow.receiver.signature import Webhook
 
 SIGNING_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 

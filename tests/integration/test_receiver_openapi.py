@@ -20,9 +20,9 @@ from schemathesis.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
-from vbotflow.receiver.openapi import openapi_document
 
 from tests.integration.receiver_support import TOKEN, events, werkzeug_server
+from vbotflow.receiver.openapi import openapi_document
 
 MAX_EXAMPLES = 60
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,

@@ -9,14 +9,14 @@ from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
+
+from tests.integration.receiver_support import autocall_body
 from vbotflow.receiver import store
 from vbotflow.receiver.delivery import Delivery
 from vbotflow.receiver.parse import Parsed, parse_delivery
 from vbotflow.receiver.runtime import receiver_engine
 from vbotflow.store import db
 from vbotflow.store.tables import webhook_event
-
-from tests.integration.receiver_support import autocall_body
 
 
 def _item(phone: str, endpoint: str = "autocall") -> tuple[Delivery, object]:

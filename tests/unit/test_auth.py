@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 import pytest
-from vbotflow.receiver.auth import parse_tokens, presented_token, safe_headers, token_matches
 from werkzeug.datastructures import Headers
+
+from vbotflow.receiver.auth import parse_tokens, presented_token, safe_headers, token_matches
 
 
 def test_tokens_are_comma_separated_and_trimmed() -> None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 import logging
 
 import pytest
+
 from vbotflow.receiver.logmask import TokenMaskingFilter, log_failure, mask_token
 
 

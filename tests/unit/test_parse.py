@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import pytest
+
 from vbotflow.receiver.parse import canonical_json, parse_delivery
 
 
@@ -23,7 +25,29 @@ def test_an_autocall_result_yields_typed_columns() -> None:
     parsed = parse_delivery(_bytes(_autocall(status="-100", campaign_id="2932")), "autocall")
     assert parsed.kind == "autocall" and parsed.parse_error is None
     assert parsed.columns == {"vbot_campaign_id": 2932, "phone": "0912345678",
-                              "called_at": datetime(2026, 11, 26, 2, 15, tzinfo=UTC), "status_code": -100}
+                              "called_at": datetime(2026, 11, 26, 2, 15, tzinfo=UTC), "status_code": -100,
+                              "hotline": None, "duration_seconds": None, "postage": None, "service_charge": None,
+                              "action_log": None}
+
+
+@pytest.mark.parametrize(
+    ("details", "typed"),
+    [
+        ({"hotline": "024 7300 1234", "time_call": 35, "postage": 770.1, "service_charge": "600",
+          "action_log": "press:1"},
+         {"hotline": "02473001234", "duration_seconds": 35, "postage": Decimal("770.10"),
+          "service_charge": Decimal("600.00"), "action_log": "press:1"}),
+        ({"time_call": "00:01:05", "postage": 0.1 + 0.2},
+         {"hotline": None, "duration_seconds": 65, "postage": Decimal("0.30"), "service_charge": None,
+          "action_log": None}),
+        ({"time_call": "soon", "postage": "free", "service_charge": True, "action_log": ["x"]},
+         {"hotline": None, "duration_seconds": None, "postage": None, "service_charge": None, "action_log": None}),
+    ],
+)
+def test_autocall_costs_and_duration_are_typed_and_odd_values_kept_as_null(details, typed) -> None:
+    parsed = parse_delivery(_bytes(_autocall(**details)), "autocall")
+    assert parsed.kind == "autocall" and parsed.parse_error is None
+    assert {k: parsed.columns[k] for k in typed} == typed
 
 
 def test_the_autocall_dedupe_key_is_campaign_phone_time_and_status() -> None:

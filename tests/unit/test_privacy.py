@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+
 from vbotflow.privacy import mask_phone, mask_phones_in_text
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from vbotflow.receiver.signature import Webhook, WebhookVerificationError
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"

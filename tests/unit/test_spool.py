@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+
 from vbotflow.receiver.delivery import Delivery
 from vbotflow.receiver.spool import LOCK_NAME, Spool
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from vbotflow.vbot_api import build_create_body, canonical_json, contact_fields, parse_create_response, payload_sha256
 
 

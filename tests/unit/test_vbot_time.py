@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+
 from vbotflow.vbot_time import parse_vbot_time
 
 

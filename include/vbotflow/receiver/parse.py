@@ -12,6 +12,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from vbotflow.vbot_time import parse_vbot_time
@@ -161,8 +162,38 @@ def parse_autocall(obj: dict[str, Any]) -> Parsed:
         kind="autocall",
         dedupe_key="autocall:" + _sha256(identity.encode()),
         columns={"vbot_campaign_id": campaign_id, "phone": phone, "called_at": called_at,
-                 "status_code": status_code},
+                 "status_code": status_code, **_autocall_details(obj)},
     )
+
+
+def _money(value: object) -> Decimal | None:
+    """VBot's Double as an exact amount (its decimal text, not the binary float); None when unreadable."""
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        amount = Decimal(str(value).strip())
+    except InvalidOperation:
+        return None
+    if not amount.is_finite() or abs(amount) >= Decimal("1e13"):
+        return None
+    return amount.quantize(Decimal("0.01"))
+
+
+def _autocall_details(obj: dict[str, Any]) -> dict[str, Any]:
+    """Duration, costs, hotline and key presses: typed for reconciliation, never a reason to refuse.
+
+    The dedupe key and the outcome do not depend on them, so an odd value is stored as NULL (the
+    raw body keeps it) rather than dead-lettering the result of a call.
+    """
+    hotline = obj.get("hotline")
+    action_log = obj.get("action_log")
+    return {
+        "hotline": _NON_DIGITS.sub("", str(hotline))[:MAX_PHONE_DIGITS] or None if hotline is not None else None,
+        "duration_seconds": _duration_seconds(obj.get("time_call")),
+        "postage": _money(obj.get("postage")),
+        "service_charge": _money(obj.get("service_charge")),
+        "action_log": _clean(action_log) if isinstance(action_log, str) else None,
+    }
 
 
 def _call_record(record: object, index: int) -> dict[str, Any]:

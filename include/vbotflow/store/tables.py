@@ -121,6 +121,12 @@ webhook_event = sa.Table(
     sa.Column("called_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("status_code", sa.Integer, nullable=True),
     sa.Column("record_count", sa.Integer, nullable=True),
+    # Auto-call typed values beyond the dedupe key (migration 0004), for set-based reconciliation.
+    sa.Column("hotline", sa.String(32), nullable=True),
+    sa.Column("duration_seconds", sa.Integer, nullable=True),
+    sa.Column("postage", sa.Numeric(16, 2), nullable=True),
+    sa.Column("service_charge", sa.Numeric(16, 2), nullable=True),
+    sa.Column("action_log", sa.Text, nullable=True),
     sa.CheckConstraint("kind IN ('autocall', 'call_history', 'invalid')", name="kind_known"),
     sa.CheckConstraint("landed_via IN ('http', 'spool')", name="landed_via_known"),
     sa.UniqueConstraint("dedupe_key", name="uq_webhook_event_dedupe_key"),
@@ -151,4 +157,92 @@ webhook_call_record = sa.Table(
     sa.UniqueConstraint("dedupe_key", name="uq_webhook_call_record_dedupe_key"),
     sa.Index("ix_webhook_call_record_event_id", "event_id"),
     sa.Index("ix_webhook_call_record_called_at", "called_at"),
+)
+
+_ID = sa.BigInteger().with_variant(sa.Integer, "sqlite")
+# Money in VND with two decimals; sums are taken in integer hundredths so SQLite stays exact too.
+MONEY = sa.Numeric(16, 2)
+
+# One row per call attempt VBot reports (webhook or history API), deduplicated on its identity.
+call_attempt = sa.Table(
+    "call_attempt",
+    metadata,
+    sa.Column("call_attempt_id", _ID, primary_key=True, autoincrement=True),
+    sa.Column("source", sa.String(16), nullable=False),
+    sa.Column("event_id", _ID, nullable=True),
+    sa.Column("vbot_campaign_id", sa.BigInteger, nullable=False),
+    sa.Column("phone", sa.String(32), nullable=False),
+    sa.Column("called_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("status_code", sa.Integer, nullable=False),
+    sa.Column("status_class", sa.String(16), nullable=False),
+    sa.Column("disposition", sa.String(40), nullable=True),
+    sa.Column("hotline", sa.String(32), nullable=True),
+    sa.Column("duration_seconds", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("postage", MONEY, nullable=False, server_default="0"),
+    sa.Column("service_charge", MONEY, nullable=False, server_default="0"),
+    sa.Column("action_log", sa.Text, nullable=True),
+    sa.Column("parsed_at", sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("source IN ('webhook', 'history_api')", name="source_known"),
+    sa.UniqueConstraint("vbot_campaign_id", "phone", "called_at", "status_code", name="uq_call_attempt_identity"),
+)
+
+# One row per contact per campaign (campaign_contact): what happened to it in the end.
+contact_outcome = sa.Table(
+    "contact_outcome",
+    metadata,
+    # No foreign key: the table is derived, rebuilt from campaign_contact for a date range at a time,
+    # and checking a key per row was a quarter of the rebuild.
+    sa.Column("campaign_contact_id", _ID, primary_key=True),
+    sa.Column("run_key", sa.String(200), nullable=False),
+    sa.Column("config_name", sa.String(100), nullable=False),
+    sa.Column("logical_date", sa.Date, nullable=False),
+    sa.Column("crm_contact_id", sa.String(100), nullable=False),
+    sa.Column("phone", sa.String(16), nullable=False),
+    sa.Column("vbot_campaign_id", sa.BigInteger, nullable=False),
+    sa.Column("outcome", sa.String(16), nullable=False),
+    sa.Column("final_status_code", sa.Integer, nullable=True),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("first_called_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("last_called_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("talk_seconds", sa.Integer, nullable=False),
+    sa.Column("postage", MONEY, nullable=False),
+    sa.Column("service_charge", MONEY, nullable=False),
+    sa.Column("total_cost", MONEY, nullable=False),
+    sa.Column("is_answered", sa.Boolean, nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_contact_outcome_date_config", "logical_date", "config_name"),
+    sa.Index("ix_contact_outcome_campaign_phone", "vbot_campaign_id", "phone"),
+)
+
+# One row per day (of the campaign runs) and campaign config: the KPIs of the outcome report.
+kpi_daily = sa.Table(
+    "kpi_daily",
+    metadata,
+    sa.Column("report_date", sa.Date, primary_key=True),
+    sa.Column("config_name", sa.String(100), primary_key=True),
+    sa.Column("contacts", sa.Integer, nullable=False),
+    sa.Column("called", sa.Integer, nullable=False),
+    sa.Column("answered", sa.Integer, nullable=False),
+    sa.Column("answer_rate", sa.Numeric(7, 4), nullable=True),
+    sa.Column("avg_talk_seconds", sa.Numeric(10, 2), nullable=True),
+    sa.Column("total_cost", MONEY, nullable=False),
+    sa.Column("not_reached", sa.Integer, nullable=False),
+    sa.Column("bad_number", sa.Integer, nullable=False),
+    sa.Column("routing", sa.Integer, nullable=False),
+    sa.Column("account", sa.Integer, nullable=False),
+    sa.Column("vbot_error", sa.Integer, nullable=False),
+    sa.Column("unknown", sa.Integer, nullable=False),
+    sa.Column("missing", sa.Integer, nullable=False),
+    sa.Column("pending", sa.Integer, nullable=False),
+    sa.Column("rejected", sa.Integer, nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# Named counters of the reconciliation (the webhook_event watermark).
+reconcile_state = sa.Table(
+    "reconcile_state",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("value", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
 )

@@ -18,22 +18,23 @@ import requests
 from airflow.providers.http.hooks.http import HttpHook
 from requests import Session
 from urllib3.exceptions import ConnectTimeoutError
-from vbotflow.privacy import mask_phones_in_text
-from vbotflow.vbot_api import (
-    CREATE_CAMPAIGN_PATH,
-    ERROR_GENERIC,
-    ERROR_INVALID_PARAMETERS,
-    TOKEN_PATH,
-    build_create_body,
-    canonical_json,
-    parse_create_response,
-)
 
 from vbot_provider.exceptions import (
     VBotAmbiguousError,
     VBotError,
     VBotPermanentError,
     VBotTransientError,
+)
+from vbotflow.privacy import mask_phones_in_text
+from vbotflow.vbot_api import (
+    CREATE_CAMPAIGN_PATH,
+    ERROR_GENERIC,
+    ERROR_INVALID_PARAMETERS,
+    HISTORY_PATH,
+    TOKEN_PATH,
+    build_create_body,
+    canonical_json,
+    parse_create_response,
 )
 
 DEFAULT_MAX_RETRIES = 3
@@ -152,15 +153,16 @@ class VBotHook(HttpHook):
 
     # -- campaigns --------------------------------------------------------------------------------
 
-    def build_create_body(self, template_id: int, name: str, contacts: Sequence[Mapping[str, object]]
-                          ) -> dict[str, Any]:
-        """The exact wire body for ``create_campaign``, with vbotId/groupCode from the connection."""
+    def build_create_body(self, template_id: int, name: str, contacts: Sequence[Mapping[str, object]], *,
+                          group_code: str | None = None) -> dict[str, Any]:
+        """The exact wire body for ``create_campaign``: vbotId (and groupCode unless given) from the connection."""
         settings = self.settings
-        if not settings.vbot_id or not settings.group_code:
+        group_code = group_code or settings.group_code
+        if not settings.vbot_id or not group_code:
             raise VBotPermanentError(
                 f"connection {self.vbot_conn_id!r} needs extras 'vbot_id' and 'group_code'"
             )
-        return build_create_body(vbot_id=settings.vbot_id, group_code=settings.group_code,
+        return build_create_body(vbot_id=settings.vbot_id, group_code=group_code,
                                  template_id=template_id, name=name, contacts=contacts)
 
     def create_campaign(self, template_id: int, name: str, contacts: Sequence[Mapping[str, object]]) -> int:
@@ -202,6 +204,30 @@ class VBotHook(HttpHook):
                                      error_code=result.error_code, http_status=response.status_code)
         raise VBotPermanentError(f"VBot refused the campaign: {detail}", error_code=result.error_code,
                                  http_status=response.status_code)
+
+    def get_call_history(self, *, phone: str = "", page: int = 1, size: int = 100) -> dict[str, Any]:
+        """One page of ``GET /api/crm/historycall/getAll`` (call history records, vbot-api.md 2a and 3).
+
+        A read: every failure is retried as transient, a timeout included.
+        """
+        settings = self.settings
+        params = {"vbot_id": settings.vbot_id, "project_code": settings.group_code, "phone": phone,
+                  "page": page, "size": size}
+
+        def fetch() -> dict[str, Any]:
+            response = self._send("GET", HISTORY_PATH, params=params, authorized=True, body_is_replay_safe=True)
+            payload = _json_or_none(response)
+            if response.status_code >= 400:
+                raise _http_error(response, _describe(response, response.text), None)
+            if not isinstance(payload, dict) or not isinstance(payload.get("data", []), list):
+                raise VBotTransientError(f"VBot history answer is not a page of records (HTTP {response.status_code})")
+            if str(payload.get("status", "1")) != "1":
+                detail = _describe(response, str(payload.get("msg")))
+                raise VBotPermanentError(f"VBot refused the history query: {detail}",
+                                         error_code=payload.get("error"), http_status=response.status_code)
+            return payload
+
+        return self._with_retries(fetch)
 
     # -- auth -------------------------------------------------------------------------------------
 
@@ -256,7 +282,7 @@ class VBotHook(HttpHook):
 
     # -- transport --------------------------------------------------------------------------------
 
-    def _with_retries(self, call: Callable[[], int]) -> int:
+    def _with_retries(self, call: Callable[[], Any]) -> Any:
         settings = self.settings
         retry = 0
         while True:
@@ -271,13 +297,15 @@ class VBotHook(HttpHook):
                                  err, retry, settings.max_retries, delay)
                 self._sleep(delay)
 
-    def _send(self, method: str, path: str, *, data: bytes | dict[str, str], headers: dict[str, str] | None = None,
+    def _send(self, method: str, path: str, *, data: bytes | dict[str, str] | None = None,
+              params: dict[str, object] | None = None, headers: dict[str, str] | None = None,
               authorized: bool, body_is_replay_safe: bool, _reauthorised: bool = False) -> requests.Response:
         session = self.get_conn()
         request_headers = dict(headers or {})
         if authorized:
             request_headers["Authorization"] = f"Bearer {self.access_token()}"
-        request = requests.Request(method, self.url_from_endpoint(path), data=data, headers=request_headers)
+        request = requests.Request(method, self.url_from_endpoint(path), data=data, params=params,
+                                   headers=request_headers)
         prepared = session.prepare_request(request)
         timeout = (self.settings.connect_timeout_seconds, self.settings.timeout_seconds)
         try:
@@ -289,7 +317,7 @@ class VBotHook(HttpHook):
             # created, so one fresh grant and one more try are safe.
             self.log.warning("VBot answered 401 to a cached token; requesting a new one")
             self.forget_token()
-            return self._send(method, path, data=data, headers=headers, authorized=True,
+            return self._send(method, path, data=data, params=params, headers=headers, authorized=True,
                               body_is_replay_safe=body_is_replay_safe, _reauthorised=True)
         return response
 

@@ -14,11 +14,11 @@ from typing import Any
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 from sqlalchemy.engine import Engine
-from vbotflow import outbox
-from vbotflow.vbot_api import payload_sha256
 
 from vbot_provider.exceptions import VBotAmbiguousError, VBotError, VBotPermanentError
 from vbot_provider.hooks.vbot import VBotHook
+from vbotflow import outbox
+from vbotflow.vbot_api import payload_sha256
 
 log = logging.getLogger(__name__)
 
@@ -33,9 +33,10 @@ def create_campaign_once(
     template_id: int,
     campaign_name: str,
     contacts: Sequence[Mapping[str, object]],
+    group_code: str | None = None,
 ) -> int:
     """Create one chunk's campaign unless the outbox says it exists; returns the VBot campaign id."""
-    body = hook.build_create_body(template_id, campaign_name, contacts)
+    body = hook.build_create_body(template_id, campaign_name, contacts, group_code=group_code)
     spec = outbox.ChunkSpec(
         config_name=config_name,
         logical_date=logical_date,
@@ -113,9 +114,8 @@ class VBotCreateCampaignOperator(BaseOperator):
         self.db_conn_id = db_conn_id
 
     def execute(self, context: Any) -> int:
-        from vbotflow.store.db import make_engine
-
         from vbot_provider.connections import integration_db_url
+        from vbotflow.store.db import make_engine
 
         run_date = self.logical_date or context["logical_date"].date()
         if isinstance(run_date, str):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from alembic import context
+
 from vbotflow.store.db import make_engine
 from vbotflow.store.tables import metadata
 

@@ -1,0 +1,184 @@
+"""One DAG per campaign config in include/campaigns/*.yaml: the day's CRM list → VBot campaigns.
+
+dag_id ``vbot_campaign__<name>``. Parsing reads the YAML files only: no database, no network,
+no pandas at the top level.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from airflow.sdk import CronTriggerTimetable, Param, TriggerRule, dag, get_current_context, task
+
+from vbot_provider.assets import CAMPAIGNS_CREATED
+from vbot_provider.operators.window import CallingWindowSensor
+from vbotflow.campaigns import CampaignConfig, load_configs
+
+DOC = """
+### {name}: {description}
+
+Every day at `{schedule}` (Asia/Ho_Chi_Minh) this DAG
+
+1. **build_list** — runs `{sql}` on connection `{crm}` (bound parameters only), cleans the list
+   (phones → `0xxxxxxxxx`, CRM do-not-call, the suppression table, required fields
+   {required}, duplicates, the {cap} h frequency cap) and records it: accepted contacts in
+   `campaign_contact`, one `campaign_run` per chunk of at most {chunk} phones, every other row in
+   `rejected_contact` with its reason;
+2. **calling_window** — waits (deferred, no worker slot) for {start}–{end} Vietnam time; fails if the
+   day's window has passed;
+3. **create_campaign** — one mapped task per chunk: VBot template {template}, exactly once through the
+   `campaign_run` outbox (a rerun sends nothing new);
+4. **summary** — counts, and an update of the `vbotflow_campaigns_created` asset for `vbot_reconcile`.
+
+**Trigger form**: `dry_run` (build the list, send nothing, write a preview under
+`var/dry_run/{name}/<date>/`), `limit` (at most N CRM rows), `run_date` (YYYY-MM-DD; default the
+run's logical date in Vietnam).
+
+An `ambiguous` campaign run fails its task with the command that resolves it:
+`vbotflow campaign resolve <run_key> --created <id> | --not-created`.
+"""
+
+
+def _run_date(params: dict[str, Any], context: dict[str, Any]) -> Any:
+    from datetime import date
+
+    from vbotflow.calling_window import run_date_in_vietnam
+
+    if params.get("run_date"):
+        return date.fromisoformat(str(params["run_date"]))
+    moment = context.get("logical_date") or context["dag_run"].run_after
+    return run_date_in_vietnam(moment)
+
+
+def _positive_limit(value: Any) -> int | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"param limit must be a positive integer or empty, got {value!r}")
+    return value
+
+
+def build_dag(config: CampaignConfig) -> Any:
+    @dag(
+        dag_id=config.dag_id,
+        description=config.description or f"VBot campaign {config.name}",
+        schedule=CronTriggerTimetable(config.schedule, timezone="Asia/Ho_Chi_Minh"),
+        start_date=datetime(2026, 1, 1, tzinfo=UTC),
+        catchup=False,
+        max_active_runs=1,
+        tags=["vbot", "campaign", *config.tags],
+        default_args={"retries": 2, "retry_delay": timedelta(minutes=2), "owner": "vbotflow"},
+        doc_md=DOC.format(name=config.name, description=config.description, schedule=config.schedule,
+                          sql=config.sql_file.name, crm=config.crm_conn_id,
+                          required=", ".join(config.required_fields) or "(none)", cap=config.frequency_cap_hours,
+                          chunk=config.max_phones_per_campaign, start=f"{config.window_start:%H:%M}",
+                          end=f"{config.window_end:%H:%M}", template=config.template_id),
+        params={
+            "dry_run": Param(False, type="boolean", description="Build the list, send nothing, write a preview."),
+            "limit": Param(None, type=["null", "integer"], minimum=1, description="At most this many CRM rows."),
+            "run_date": Param(None, type=["null", "string"], format="date",
+                              description="The day to build (YYYY-MM-DD); default: the logical date."),
+        },
+        render_template_as_native_obj=False,
+    )
+    def campaign() -> None:
+        @task
+        def build_list(**context: Any) -> list[dict[str, Any]]:
+            """Returns the planned chunks (mapped over by create_campaign); counts go to XCom 'outcome'."""
+            from vbot_provider.connections import integration_db_url, url_from_connection
+            from vbot_provider.hooks.vbot import VBotHook
+            from vbotflow.daily_run import build_daily_list
+            from vbotflow.settings import var_dir
+            from vbotflow.store.db import make_engine
+
+            params = context["params"]
+            hook = VBotHook()
+            crm, db = make_engine(url_from_connection(config.crm_conn_id)), make_engine(integration_db_url())
+            try:
+                outcome = build_daily_list(
+                    config=config, run_date=_run_date(params, context), crm_engine=crm, db_engine=db,
+                    body_for=lambda name, contacts: hook.build_create_body(
+                        config.template_id, name, contacts, group_code=config.group_code),
+                    limit=_positive_limit(params.get("limit")), dry_run=bool(params.get("dry_run")),
+                    preview_root=var_dir() / "dry_run",
+                    interval=(context.get("data_interval_start"), context.get("data_interval_end")),
+                )
+            finally:
+                crm.dispose()
+                db.dispose()
+            context["ti"].xcom_push(key="outcome", value=outcome.as_dict())
+            context["ti"].xcom_push(key="run_date", value=outcome.run_date)
+            return outcome.chunks
+
+        @task(map_index_template="{{ campaign_name }}")
+        def create_campaign(chunk: dict[str, Any], **context: Any) -> int:
+            from vbot_provider.connections import integration_db_url
+            from vbot_provider.hooks.vbot import VBotHook
+            from vbot_provider.operators.vbot import create_campaign_once
+            from vbot_provider.operators.window import fail_unless_window_open
+            from vbotflow.daily_list import chunk_contacts
+            from vbotflow.store.db import make_engine
+
+            get_current_context()["campaign_name"] = chunk["campaign_name"]  # type: ignore[typeddict-unknown-key]
+            run_date = _run_date(context["params"], context)
+            fail_unless_window_open(run_date, config.window_start, config.window_end)
+            db = make_engine(integration_db_url())
+            try:
+                return create_campaign_once(
+                    hook=VBotHook(), engine=db, config_name=config.name, logical_date=run_date,
+                    chunk_number=chunk["chunk_number"], template_id=config.template_id,
+                    campaign_name=chunk["campaign_name"], contacts=chunk_contacts(db, chunk["run_key"]),
+                    group_code=config.group_code,
+                )
+            finally:
+                db.dispose()
+
+        # none_failed: a dry run or an empty list skips create_campaign, and still deserves a summary.
+        @task(outlets=[CAMPAIGNS_CREATED], trigger_rule=TriggerRule.NONE_FAILED)
+        def summary(**context: Any) -> dict[str, Any]:
+            import logging
+
+            from vbot_provider.connections import integration_db_url
+            from vbotflow.daily_list import day_summary
+            from vbotflow.store.db import make_engine
+
+            log = logging.getLogger("vbotflow.summary")
+            outcome = context["ti"].xcom_pull(task_ids="build_list", key="outcome")
+            if outcome["dry_run"]:
+                log.info("Dry run of %s for %s: extracted %d, accepted %d, rejected %s; preview in %s",
+                         config.name, outcome["run_date"], outcome["extracted"], outcome["accepted"],
+                         outcome["rejected_by_reason"], outcome["preview_dir"])
+                return outcome
+            from datetime import date
+
+            db = make_engine(integration_db_url())
+            try:
+                result = day_summary(db, config.name, date.fromisoformat(outcome["run_date"]))
+            finally:
+                db.dispose()
+            result["extracted"] = outcome["extracted"]
+            log.info("%s %s: %d campaign(s) created %s with %d contacts; %d rejected %s", config.name,
+                     result["run_date"], result["campaigns_created"], result["vbot_campaign_ids"],
+                     result["contacts_sent"], result["rejected"], result["rejected_by_reason"])
+            context["outlet_events"][CAMPAIGNS_CREATED].extra = {
+                "config": config.name, "run_date": result["run_date"], "campaigns": result["vbot_campaign_ids"]}
+            return result
+
+        chunks = build_list()
+        window = CallingWindowSensor(
+            task_id="calling_window",
+            run_date="{{ ti.xcom_pull(task_ids='build_list', key='run_date') }}",
+            window_start=config.window_start,
+            window_end=config.window_end,
+            skip="{{ params.dry_run }}",
+        )
+        created = create_campaign.expand(chunk=chunks)
+        chunks >> window >> created >> summary()
+
+    return campaign()
+
+
+for _config in load_configs():
+    if _config.enabled:
+        globals()[_config.dag_id] = build_dag(_config)

@@ -1,0 +1,205 @@
+"""vbot_reconcile: landed VBot results → call attempts → contact outcomes → CRM, suppression, KPIs, alerts.
+
+Hourly (Vietnam time) and whenever a campaign DAG updates the ``vbotflow_campaigns_created`` asset.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, Param, dag, task
+
+from vbot_provider.alerts import on_failure_alert
+from vbot_provider.assets import CAMPAIGNS_CREATED
+
+DOC = """
+### Reconciliation of VBot call results
+
+1. **parse_events** — new auto-call `webhook_event` rows (past a watermark, older than a settle time)
+   → `call_attempt`, one INSERT … SELECT, duplicates ignored;
+2. **build_outcomes** — `contact_outcome`, one row per contact per campaign: any ANSWER wins,
+   otherwise the latest attempt; no result `missing_after_hours` after the create → `missing`;
+3. **backfill_missing** — missing results asked from VBot's history API (connection extra
+   `history_backfill: true`), then outcomes rebuilt;
+4. **write_back** — outcomes upserted into the CRM table (`crm_db`, `VBOTFLOW_WRITEBACK_TABLE`,
+   default `vbot_call_outcome`) by contact, day and campaign;
+5. **feed_suppression** — 101/106 and DONTCALL numbers into `suppression`;
+6. **report** — `kpi_daily`, and CSV + HTML with a chart under `var/reports/`; orphans counted;
+7. **check_account** / **check_rates** — fail on 103/105 answers, or on reject/missing rates above
+   the thresholds. Failures go through `vbot_provider.alerts.on_failure_alert`.
+
+**Trigger form**: `date_from`, `date_to` (campaign run dates, default yesterday..today in
+Vietnam), `dry_run` (compute outcomes and the report; no CRM write-back, no suppression),
+`full_reparse` (re-read every event).
+"""
+
+
+def _range(params: dict[str, Any]) -> tuple[date, date]:
+    from vbotflow.calling_window import VIETNAM
+
+    today = datetime.now(VIETNAM).date()
+    date_from = date.fromisoformat(params["date_from"]) if params.get("date_from") else today - timedelta(days=1)
+    date_to = date.fromisoformat(params["date_to"]) if params.get("date_to") else today
+    if date_from > date_to:
+        raise ValueError(f"date_from {date_from} is after date_to {date_to}")
+    return date_from, date_to
+
+
+def _db():  # noqa: ANN202 - an Engine; imports stay inside tasks
+    from vbot_provider.connections import integration_db_url
+    from vbotflow.store.db import make_engine
+
+    return make_engine(integration_db_url())
+
+
+@dag(
+    dag_id="vbot_reconcile",
+    description="VBot call results → outcomes, CRM write-back, KPIs, alerts",
+    schedule=AssetOrTimeSchedule(timetable=CronTriggerTimetable("5 * * * *", timezone="Asia/Ho_Chi_Minh"),
+                                 assets=[CAMPAIGNS_CREATED]),
+    start_date=datetime(2026, 1, 1, tzinfo=UTC),
+    catchup=False,
+    max_active_runs=1,
+    tags=["vbot", "reconcile"],
+    default_args={"retries": 2, "retry_delay": timedelta(minutes=2), "owner": "vbotflow",
+                  "on_failure_callback": on_failure_alert},
+    doc_md=DOC,
+    params={
+        "date_from": Param(None, type=["null", "string"], format="date", description="First campaign run date."),
+        "date_to": Param(None, type=["null", "string"], format="date", description="Last campaign run date."),
+        "dry_run": Param(False, type="boolean", description="No CRM write-back and no suppression changes."),
+        "full_reparse": Param(False, type="boolean", description="Re-read every webhook event."),
+        "settle_seconds": Param(30, type="integer", minimum=0, description="Leave events younger than this."),
+        "missing_after_hours": Param(24, type="number", minimum=0, description="No result after this → missing."),
+        "max_reject_rate": Param(0.5, type="number", minimum=0, maximum=1),
+        "max_missing_rate": Param(0.2, type="number", minimum=0, maximum=1),
+    },
+)
+def vbot_reconcile() -> None:
+    @task
+    def parse_events(params: dict[str, Any]) -> dict[str, int]:
+        from vbotflow.reconcile.attempts import parse_new_events
+
+        db = _db()
+        try:
+            result = parse_new_events(db, settle_seconds=params["settle_seconds"], full=params["full_reparse"])
+        finally:
+            db.dispose()
+        return {"from_event_id": result.from_event_id, "to_event_id": result.to_event_id,
+                "attempts_added": result.attempts_added}
+
+    @task
+    def build_outcomes(params: dict[str, Any]) -> int:
+        from vbotflow.reconcile.outcomes import refresh_outcomes
+
+        db = _db()
+        try:
+            return refresh_outcomes(db, *_range(params), missing_after_hours=params["missing_after_hours"])
+        finally:
+            db.dispose()
+
+    @task
+    def backfill_missing(params: dict[str, Any]) -> int:
+        import logging
+
+        from vbot_provider.hooks.vbot import VBotHook
+        from vbotflow.reconcile.backfill import backfill_missing as backfill
+        from vbotflow.reconcile.outcomes import refresh_outcomes
+
+        hook = VBotHook()
+        if not hook.get_connection(hook.vbot_conn_id).extra_dejson.get("history_backfill"):
+            logging.getLogger(__name__).info("History backfill is off (vbot connection extra history_backfill)")
+            return 0
+        db = _db()
+        try:
+            added = backfill(db, lambda phone, page, size: hook.get_call_history(phone=phone, page=page, size=size),
+                             *_range(params))
+            if added:
+                refresh_outcomes(db, *_range(params), missing_after_hours=params["missing_after_hours"])
+            return added
+        finally:
+            db.dispose()
+
+    @task
+    def write_back(params: dict[str, Any]) -> int:
+        import os
+
+        from vbot_provider.connections import url_from_connection
+        from vbotflow.reconcile.writeback import DEFAULT_TABLE, write_back
+        from vbotflow.store.db import make_engine
+
+        if params["dry_run"]:
+            return 0
+        db, crm = _db(), make_engine(url_from_connection("crm_db"))
+        try:
+            return write_back(db, crm, *_range(params), table_name=os.environ.get("VBOTFLOW_WRITEBACK_TABLE")
+                              or DEFAULT_TABLE)
+        finally:
+            db.dispose()
+            crm.dispose()
+
+    @task
+    def feed_suppression(params: dict[str, Any]) -> dict[str, int]:
+        from vbotflow.reconcile.feedback import feed_suppression as feed
+
+        if params["dry_run"]:
+            return {}
+        db = _db()
+        try:
+            return feed(db)
+        finally:
+            db.dispose()
+
+    @task
+    def report(params: dict[str, Any]) -> dict[str, Any]:
+        from vbotflow.reconcile.report import make_report
+        from vbotflow.settings import var_dir
+
+        db = _db()
+        try:
+            return make_report(db, *_range(params), var_dir() / "reports")
+        finally:
+            db.dispose()
+
+    @task
+    def check_account(params: dict[str, Any]) -> None:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from vbotflow.reconcile.alerts import account_alerts
+
+        db = _db()
+        try:
+            alerts = account_alerts(db, *_range(params))
+        finally:
+            db.dispose()
+        if alerts:
+            raise AirflowFailException(" | ".join(a.message for a in alerts))
+
+    @task
+    def check_rates(params: dict[str, Any]) -> None:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from vbotflow.reconcile.alerts import rate_alerts
+
+        db = _db()
+        try:
+            alerts = rate_alerts(db, *_range(params), max_reject_rate=params["max_reject_rate"],
+                                 max_missing_rate=params["max_missing_rate"])
+        finally:
+            db.dispose()
+        if alerts:
+            raise AirflowFailException(" | ".join(a.message for a in alerts))
+
+    parsed = parse_events()
+    outcomes = build_outcomes()
+    backfilled = backfill_missing()
+    written = write_back()
+    suppressed = feed_suppression()
+    reported = report()
+    parsed >> outcomes >> backfilled >> [written, suppressed, reported]
+    parsed >> check_account()
+    reported >> check_rates()
+
+
+vbot_reconcile()

@@ -1,0 +1,1 @@
+"""Reconciliation: landed webhooks → call attempts → contact outcomes → CRM, suppression, KPIs, alerts."""

@@ -1,0 +1,101 @@
+"""Results that never arrived by webhook, fetched from VBot's call history API (``historycall/getAll``)."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from vbotflow.privacy import mask_phone
+from vbotflow.store.tables import call_attempt, campaign_run, contact_outcome
+from vbotflow.store.upsert import insert_ignoring_duplicates
+from vbotflow.vbot_api import DISPOSITION_STATUS, STATUS_CLASSES, status_class
+from vbotflow.vbot_time import parse_vbot_time
+
+log = logging.getLogger(__name__)
+
+# fetch(phone, page, size) -> the answer of getAll: {"data": [call history records], "total": n, ...}
+HistoryFetcher = Callable[[str, int, int], dict[str, Any]]
+_SOURCE_CAMPAIGN = re.compile(r"autocall:(\d+)$")
+
+
+def missing_contacts(engine: Engine, date_from: date, date_to: date) -> list[dict[str, Any]]:
+    """Contacts whose outcome is ``missing``, with their campaign and when it was sent."""
+    co, run = contact_outcome, campaign_run
+    query = (sa.select(co.c.vbot_campaign_id, co.c.phone, run.c.sent_at)
+             .join(run, run.c.run_key == co.c.run_key)
+             .where(co.c.outcome == "missing", co.c.logical_date >= date_from, co.c.logical_date <= date_to)
+             .order_by(co.c.vbot_campaign_id, co.c.phone))
+    with engine.connect() as conn:
+        return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def _money(value: object) -> Decimal:
+    try:
+        return Decimal(str(value or 0)).quantize(Decimal("0.01"))
+    except InvalidOperation:
+        return Decimal(0)
+
+
+def attempt_from_record(record: dict[str, Any], campaign_id: int, phone: str, sent_at: datetime | None,
+                        now: datetime) -> dict[str, Any] | None:
+    """A call history record as a call attempt of ``campaign_id``, or None when it is another call.
+
+    A record that names its campaign (``source`` ``autocall:<id>``) is matched on it; one that does
+    not is taken only if it is a call to the phone made after the campaign was sent.
+    """
+    source = _SOURCE_CAMPAIGN.search(str(record.get("source") or ""))
+    if source and int(source.group(1)) != campaign_id:
+        return None
+    if re.sub(r"\D", "", str(record.get("callee") or "")) != phone:
+        return None
+    try:
+        called_at = parse_vbot_time(str(record.get("date_create") or ""))
+    except ValueError:
+        return None
+    if not source and sent_at is not None and called_at < sent_at:
+        return None
+    disposition = str(record.get("disposition") or "").upper()
+    error = record.get("error")
+    # Where VBot puts an auto-call status in ``error`` (101…106), it is more precise than the disposition.
+    code = int(error) if isinstance(error, int) and error in STATUS_CLASSES else DISPOSITION_STATUS.get(disposition, 0)
+    duration = str(record.get("time_call") or "0")
+    return {
+        "source": "history_api", "event_id": None, "vbot_campaign_id": campaign_id, "phone": phone,
+        "called_at": called_at, "status_code": code, "status_class": status_class(code),
+        "disposition": disposition[:40] or None, "hotline": str(record.get("hotline_number") or "")[:32] or None,
+        "duration_seconds": int(duration) if duration.isdigit() else 0, "postage": _money(record.get("postage")),
+        "service_charge": Decimal(0), "action_log": None, "parsed_at": now,
+    }
+
+
+def backfill_missing(engine: Engine, fetch: HistoryFetcher, date_from: date, date_to: date, *,
+                     page_size: int = 100, max_pages: int = 10, now: datetime | None = None) -> int:
+    """Ask the history API about every missing contact; returns the attempts added."""
+    now = now or datetime.now(UTC)
+    added = 0
+    for contact in missing_contacts(engine, date_from, date_to):
+        sent_at = contact["sent_at"]
+        sent_at = sent_at if sent_at is None or sent_at.tzinfo else sent_at.replace(tzinfo=UTC)
+        rows = []
+        for page in range(1, max_pages + 1):
+            answer = fetch(contact["phone"], page, page_size)
+            records = answer.get("data") or []
+            for record in records:
+                attempt = attempt_from_record(record, contact["vbot_campaign_id"], contact["phone"], sent_at, now)
+                if attempt:
+                    rows.append(attempt)
+            if len(records) < page_size:
+                break
+        with engine.begin() as conn:
+            new = insert_ignoring_duplicates(conn, call_attempt, rows)
+        added += new
+        log.info("History API: %d attempt(s) found for %s in campaign %s", new, mask_phone(contact["phone"]),
+                 contact["vbot_campaign_id"])
+    return added

@@ -1,0 +1,28 @@
+"""The reconciliation report of a date range: KPIs refreshed, orphans counted, files written."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from vbotflow.reconcile.kpi import read_kpis, refresh_kpis, write_report
+from vbotflow.reconcile.outcomes import orphan_attempts
+
+
+def make_report(engine: Engine, date_from: date, date_to: date, root: Path) -> dict[str, Any]:
+    """Refresh ``kpi_daily`` for the range and write CSV + HTML + chart under ``root/<from>_<to>/``."""
+    refresh_kpis(engine, date_from, date_to)
+    kpis = read_kpis(engine, date_from, date_to)
+    orphans = orphan_attempts(engine, date_from, date_to)
+    span = date_from.isoformat() if date_from == date_to else f"{date_from.isoformat()}_{date_to.isoformat()}"
+    totals = {
+        "contacts": int(kpis["contacts"].sum()) if len(kpis) else 0,
+        "answered": int(kpis["answered"].sum()) if len(kpis) else 0,
+        "total_cost_vnd": str(sum(kpis["total_cost"], start=0)) if len(kpis) else "0",
+        "orphan_attempts": len(orphans),
+    }
+    paths = write_report(kpis, root / span, f"VBot outcomes {span}", extra=totals)
+    return {**totals, "out_dir": str(root / span), "files": {k: str(v) for k, v in paths.items()}}

@@ -1,0 +1,46 @@
+"""SQL pieces shared by the reconciliation steps (portable across SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.sql.elements import ColumnElement
+
+from vbotflow.vbot_api import STATUS_CLASSES, UNKNOWN_CLASS
+
+
+def status_class_case(code: ColumnElement) -> ColumnElement:
+    """``STATUS_CLASSES`` as a CASE expression: one source of truth for Python and SQL."""
+    return sa.case(*((code == c, sa.literal(k)) for c, k in STATUS_CLASSES.items()), else_=sa.literal(UNKNOWN_CLASS))
+
+
+def domestic_phone(digits: ColumnElement) -> ColumnElement:
+    """VBot echoes the numbers it was sent (``0xxxxxxxxx``); ``84…`` and a lost zero are put back."""
+    length = sa.func.length(digits)
+    return sa.case(
+        (sa.and_(digits.like("84%"), length == 11), sa.literal("0") + sa.func.substr(digits, 3)),
+        (sa.and_(digits.like("0084%"), length == 13), sa.literal("0") + sa.func.substr(digits, 5)),
+        (length == 9, sa.literal("0") + digits),
+        else_=digits,
+    )
+
+
+def hundredths(money: ColumnElement) -> ColumnElement:
+    """Money as integer hundredths of a đồng: sums stay exact even where NUMERIC is a float (SQLite)."""
+    return sa.cast(sa.func.round(money * 100), sa.BigInteger)
+
+
+def insert_from_select_ignoring_duplicates(conn: sa.Connection, table: sa.Table, columns: list[str],
+                                           select: sa.Select) -> int:
+    """INSERT … SELECT … ON CONFLICT DO NOTHING; returns the rows inserted."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif conn.dialect.name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:
+        raise NotImplementedError(f"reconciliation runs on SQLite or PostgreSQL, not {conn.dialect.name}")
+    statement = insert(table).from_select(columns, select).on_conflict_do_nothing()
+    count = sa.select(sa.func.count()).select_from(table)
+    # Counted, not taken from rowcount: drivers report -1 for INSERT … SELECT … ON CONFLICT.
+    before = conn.execute(count).scalar_one()
+    conn.execute(statement)
+    return conn.execute(count).scalar_one() - before

@@ -1,0 +1,56 @@
+"""Wait for the legal calling window without holding a worker slot (deferrable)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Any
+
+from airflow.providers.standard.triggers.temporal import DateTimeTrigger
+from airflow.sdk import BaseSensorOperator
+from airflow.sdk.exceptions import AirflowFailException
+
+from vbotflow.calling_window import VIETNAM, window_state
+
+
+class CallingWindowSensor(BaseSensorOperator):
+    """Succeed inside the window of ``run_date``; defer until it opens; fail once it has closed.
+
+    :param run_date: the day (Vietnam calendar), ISO string or date; templated
+    :param window_start: opening time, Vietnam time
+    :param window_end: closing time, Vietnam time
+    :param skip: templated; when truthy (e.g. a dry run) succeed at once
+    """
+
+    template_fields = ("run_date", "skip")
+
+    def __init__(self, *, run_date: str | date, window_start: time, window_end: time,
+                 skip: bool | str = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.run_date = run_date
+        self.window_start = window_start
+        self.window_end = window_end
+        self.skip = skip
+
+    def execute(self, context: Any) -> None:
+        if str(self.skip).lower() in ("true", "1"):
+            self.log.info("Not waiting for the calling window: nothing will be sent (dry run)")
+            return
+        run_date = self.run_date if isinstance(self.run_date, date) else date.fromisoformat(str(self.run_date))
+        state = window_state(datetime.now(VIETNAM), run_date, self.window_start, self.window_end)
+        if state.kind == "closed":
+            raise AirflowFailException(state.message)
+        if state.kind == "wait":
+            self.log.info("%s: deferring until %s", state.message, state.opens_at.isoformat())
+            self.defer(trigger=DateTimeTrigger(moment=state.opens_at), method_name="execute_complete")
+        self.log.info("%s", state.message)
+
+    def execute_complete(self, context: Any, event: Any = None) -> None:
+        """Back from the trigger: look again (the window may have closed while the task waited)."""
+        self.execute(context)
+
+
+def fail_unless_window_open(run_date: date, window_start: time, window_end: time) -> None:
+    """Right before a create: VBot dials at once, so outside the window nothing may be created."""
+    state = window_state(datetime.now(VIETNAM), run_date, window_start, window_end)
+    if state.kind != "open":
+        raise AirflowFailException(f"not creating the campaign: {state.message}")

@@ -1,0 +1,96 @@
+"""Campaign configs: the shipped ones load; invalid ones fail naming the file and the field."""
+
+from __future__ import annotations
+
+from datetime import date, time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from vbotflow.campaigns import ConfigError, load_config, load_configs
+
+VALID = {
+    "name": "nhac_no",
+    "template_id": 2932,
+    "sql_file": "payment_reminder.sql",
+    "fields": {"name": "full_name", "amount": "amount_due"},
+    "required_fields": ["name"],
+}
+
+
+def _write(tmp_path: Path, doc: dict, name: str = "nhac_no") -> Path:
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def test_shipped_configs_load() -> None:
+    configs = {c.name: c for c in load_configs()}
+    assert set(configs) == {"payment_reminder", "appointment_confirmation"}
+    reminder = configs["payment_reminder"]
+    assert (reminder.template_id, reminder.window_start, reminder.window_end) == (2932, time(8, 30), time(17, 0))
+    assert reminder.dag_id == "vbot_campaign__payment_reminder"
+    assert reminder.campaign_name_for(date(2026, 11, 26), 3) == "payment_reminder_20261126_3"
+
+
+def test_defaults_follow_the_law(tmp_path) -> None:
+    config = load_config(_write(tmp_path, VALID))
+    assert (config.window_start, config.window_end, config.frequency_cap_hours) == (time(8), time(17), 24)
+    assert (config.number_call, config.max_phones_per_campaign, config.crm_conn_id) == (1, 500, "crm_db")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"template_id": "abc"}, "field 'template_id': expected an integer >= 1, got 'abc'"),
+        ({"template_id": None}, "field 'template_id': expected an integer >= 1, got None"),
+        ({"name": "Nhac-No"}, "field 'name': lower-case letters"),
+        ({"name": "other"}, "field 'name': must match the file name ('nhac_no'), got 'other'"),
+        ({"sql_file": "nope.sql"}, "field 'sql_file': no such file"),
+        ({"fields": {"phone": "phone"}}, "field 'fields': 'phone' is set by vbotflow"),
+        ({"fields": []}, "field 'fields': expected a mapping of VBot keys to CRM columns"),
+        ({"required_fields": ["due_date"]}, "field 'required_fields': not mapped in 'fields': due_date"),
+        ({"number_call": 0}, "field 'number_call': expected an integer 1..10, got 0"),
+        ({"max_phones_per_campaign": -5}, "field 'max_phones_per_campaign': expected an integer 1..100000"),
+        ({"calling_window": {"start": "07:00", "end": "17:00"}},
+         "field 'calling_window': 07:00–17:00 is outside the legal 08:00–17:00 (Decree 91/2020); set "
+         "relax_legal_limits: true"),
+        ({"calling_window": {"start": "08:00", "end": "20:00"}}, "outside the legal 08:00–17:00"),
+        ({"calling_window": {"start": "12:00", "end": "09:00"}},
+         "field 'calling_window': start 12:00:00 is not before"),
+        ({"calling_window": {"start": "8h"}}, "field 'calling_window.start': expected HH:MM, got '8h'"),
+        ({"suppression": {"frequency_cap_hours": 12}},
+         "field 'suppression.frequency_cap_hours': 12 h is below the legal 24 h"),
+        ({"sql_params": {"due_until": "3 days"}}, "field 'sql_params': expected a mapping of names to day offsets"),
+        ({"relax_legal_limits": "yes"}, "field 'relax_legal_limits': expected true or false, got 'yes'"),
+        ({"enabeld": True}, "field 'enabeld': unknown field"),
+    ],
+)
+def test_invalid_configs_name_file_and_field(tmp_path, change, message) -> None:
+    path = _write(tmp_path, {**VALID, **change})
+    with pytest.raises(ConfigError) as raised:
+        load_config(path)
+    assert str(raised.value).startswith(f"{path}: ")
+    assert message in str(raised.value)
+
+
+@pytest.mark.parametrize("missing", ["name", "template_id", "sql_file", "fields"])
+def test_required_keys(tmp_path, missing) -> None:
+    doc = {k: v for k, v in VALID.items() if k != missing}
+    with pytest.raises(ConfigError, match=f"field '{missing}': is required"):
+        load_config(_write(tmp_path, doc))
+
+
+def test_relaxing_the_law_must_be_explicit(tmp_path) -> None:
+    doc = {**VALID, "calling_window": {"start": "07:00", "end": "20:00"},
+           "suppression": {"frequency_cap_hours": 0}, "relax_legal_limits": True}
+    config = load_config(_write(tmp_path, doc))
+    assert (config.window_start, config.window_end, config.frequency_cap_hours) == (time(7), time(20), 0)
+
+
+def test_not_yaml(tmp_path) -> None:
+    path = tmp_path / "nhac_no.yaml"
+    path.write_text("name: [unclosed", encoding="utf-8")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(path)

@@ -1,0 +1,92 @@
+"""The daily-list transform: every extracted row is accepted or rejected with a reason."""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import date, datetime
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from vbotflow.campaigns import load_config
+from vbotflow.transform.contacts import ExtractError, _nfc, transform, vbot_contacts
+
+
+@pytest.fixture
+def config(tmp_path: Path):
+    doc = {
+        "name": "nhac_no", "template_id": 2932, "sql_file": "payment_reminder.sql",
+        "columns": {"contact_id": "customer_id", "phone": "phone", "updated_at": "updated_at", "dnc": "is_dnc"},
+        "fields": {"name": "full_name", "amount": "amount_due", "due_date": "due_date"},
+        "required_fields": ["name", "amount"], "number_call": 2, "max_phones_per_campaign": 2,
+    }
+    path = tmp_path / "nhac_no.yaml"
+    path.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    return load_config(path)
+
+
+def _rows(*rows) -> pd.DataFrame:
+    columns = ["customer_id", "full_name", "phone", "is_dnc", "updated_at", "amount_due", "due_date"]
+    return pd.DataFrame([dict(zip(columns, r, strict=True)) for r in rows])
+
+
+def test_each_row_gets_exactly_one_fate(config) -> None:
+    raw = _rows(
+        (1, "Nguyễn Văn An", "0912 345 678", 0, datetime(2026, 11, 1), 150000.0, date(2026, 11, 28)),
+        (2, "Nguyễn Văn An", "+84912345678", 0, datetime(2026, 11, 20), 150000.0, date(2026, 11, 28)),  # newer
+        (3, "Trần Bình", "0241234567", 0, datetime(2026, 11, 1), 90000.0, date(2026, 11, 28)),
+        (4, "Lê Cường", "", 0, datetime(2026, 11, 1), 90000.0, date(2026, 11, 28)),
+        (5, "Phạm Dung", "0387654321", 1, datetime(2026, 11, 1), 90000.0, date(2026, 11, 28)),
+        (6, "Phạm Dung", "038 765 4321", 0, datetime(2026, 11, 2), 90000.0, date(2026, 11, 28)),  # DNC phone
+        (7, "Hoàng Em", "0971111111", 0, datetime(2026, 11, 1), 90000.0, date(2026, 11, 28)),  # suppressed
+        (8, None, "0972222222", 0, datetime(2026, 11, 1), None, date(2026, 11, 28)),  # missing fields
+        (9, "Vũ Giang", "0973333333", 0, datetime(2026, 11, 1), 90000.0, date(2026, 11, 28)),  # recently sent
+        (10, "Đỗ Hà", "01689123456", 0, datetime(2026, 11, 1), 250000.0, date(2026, 11, 29)),
+        (11, "Bùi Khánh", "0974444444", 0, datetime(2026, 11, 1), 250000.0, date(2026, 11, 29)),
+    )
+    result = transform(raw, config, suppressed=["0971111111"], recently_sent=["0973333333"])
+
+    assert result.extracted == 11 == len(result.accepted) + len(result.rejected)
+    fates = {int(r.crm_contact_id): r.reject_reason for r in result.rejected.itertuples()}
+    assert fates == {1: "duplicate", 3: "not_mobile", 4: "missing_phone", 5: "dnc", 6: "dnc",
+                     7: "suppressed", 8: "missing_field", 9: "frequency_cap"}
+    details = dict(zip(result.rejected["crm_contact_id"], result.rejected["reject_detail"], strict=True))
+    assert details["1"] == "kept CRM contact 2"
+    assert details["8"] == "name, amount"
+    assert result.rejected_by_reason() == {"dnc": 2, "duplicate": 1, "frequency_cap": 1, "missing_field": 1,
+                                           "missing_phone": 1, "not_mobile": 1, "suppressed": 1}
+    assert list(zip(result.accepted["crm_contact_id"], result.accepted["phone"], result.accepted["chunk_number"],
+                    strict=True)) == [("10", "0389123456", 1), ("2", "0912345678", 1), ("11", "0974444444", 2)]
+
+
+def test_contacts_carry_strings_in_nfc_and_number_call(config) -> None:
+    decomposed = "Nguye\u0302\u0303n Va\u0306n An"  # "Nguyễn Văn An" typed with combining marks
+    raw = _rows((1, decomposed, "0912345678", 0, datetime(2026, 11, 1), 150000.0, date(2026, 11, 28)))
+    (contact,) = vbot_contacts(transform(raw, config).accepted, config)
+    assert contact == {"phone": "0912345678", "name": "Nguyễn Văn An", "amount": "150000",
+                       "due_date": "2026-11-28", "numberCall": "2"}
+
+
+def test_ties_in_update_time_go_to_the_smallest_contact_id(config) -> None:
+    same = datetime(2026, 11, 1)
+    raw = _rows((20, "A", "0912345678", 0, same, 1.0, None), (3, "B", "0912345678", 0, same, 1.0, None))
+    result = transform(raw, config)
+    assert result.accepted["crm_contact_id"].tolist() == ["3"]
+    assert result.rejected["reject_detail"].tolist() == ["kept CRM contact 3"]
+
+
+def test_missing_columns_are_named(config) -> None:
+    with pytest.raises(ExtractError, match=r"nhac_no.yaml: the SQL result has no column\(s\) amount_due"):
+        transform(_rows((1, "A", "0912345678", 0, None, 1, None)).drop(columns=["amount_due"]), config)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.text(max_size=12), min_size=1, max_size=20))
+def test_nfc_of_only_the_changeable_values_equals_nfc_of_all(values: list[str]) -> None:
+    array = pa.chunked_array([pa.array(values, pa.large_string())])
+    assert _nfc(array).to_pylist() == [unicodedata.normalize("NFC", v) for v in values]
