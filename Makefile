@@ -23,10 +23,12 @@ test: install
 demo: install
 	$(PY) scripts/demo.py
 
-# Benchmarks (figures go to BENCHMARKS.md); the reconcile one needs PostgreSQL on 127.0.0.1:5432.
+# Benchmarks (figures go to BENCHMARKS.md); reconcile and receiver need PostgreSQL on 127.0.0.1:5432,
+# the receiver one also wrk (apt-get install wrk); BENCH_ARGS go to the receiver one.
 bench: install
 	$(PY) bench/transform_bench.py
 	$(PY) bench/reconcile_bench.py
+	$(PY) bench/receiver_bench.py $(BENCH_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

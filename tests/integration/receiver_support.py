@@ -78,12 +78,13 @@ def wait_until_up(url: str, process: subprocess.Popen | None = None, seconds: fl
 
 @contextmanager
 def gunicorn_server(db_url: str, spool_dir: Path, log_path: Path, workers: int = 3,
-                    threads: int = 8) -> Iterator[str]:
+                    threads: int = 8, log_level: str = "info") -> Iterator[str]:
     """The receiver under gunicorn with the project's config file; access and error logs go to ``log_path``."""
     port = free_port()
     env = {**os.environ, "VBOTFLOW_DB_URL": db_url, "VBOTFLOW_WEBHOOK_TOKEN": f"{TOKEN},{OLD_TOKEN}",
            "VBOTFLOW_SPOOL_DIR": str(spool_dir), "VBOTFLOW_RECEIVER_WORKERS": str(workers),
-           "VBOTFLOW_RECEIVER_THREADS": str(threads), "VBOTFLOW_RECEIVER_BIND": f"127.0.0.1:{port}"}
+           "VBOTFLOW_RECEIVER_THREADS": str(threads), "VBOTFLOW_RECEIVER_BIND": f"127.0.0.1:{port}",
+           "VBOTFLOW_RECEIVER_LOG_LEVEL": log_level}
     with open(log_path, "wb") as log:
         process = subprocess.Popen([GUNICORN, "-c", "python:vbotflow.receiver.gunicorn_conf",
                                     "vbotflow.receiver.wsgi:app"], env=env, stdout=log, stderr=subprocess.STDOUT)

@@ -80,7 +80,7 @@ def test_concurrent_deliveries_with_duplicates_are_stored_exactly_once(db_url: s
 
 def test_a_query_string_token_is_masked_in_the_gunicorn_access_log(db_url: str, tmp_path: Path) -> None:
     log_path = tmp_path / "gunicorn.log"
-    with gunicorn_server(db_url, tmp_path / "spool", log_path, workers=1) as url:
+    with gunicorn_server(db_url, tmp_path / "spool", log_path, workers=1, log_level="debug") as url:
         answer = post(url, "/webhooks/vbot/autocall", autocall_body(), token=None, params={"token": TOKEN, "x": "1"})
         assert answer.status_code == 200
     log = log_path.read_text()

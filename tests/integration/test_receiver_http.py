@@ -256,3 +256,25 @@ def test_the_openapi_document_describes_every_endpoint(receiver: str) -> None:
     assert set(document["paths"]) == {"/webhooks/vbot/autocall", "/webhooks/vbot/call-history", "/webhooks/vbot",
                                       "/healthz", "/metrics"}
     assert set(document["paths"]["/webhooks/vbot"]["post"]["responses"]) == {"200", "202", "400", "401", "413", "503"}
+
+
+def test_with_only_a_signing_secret_the_signature_alone_authenticates(db_url: str, tmp_path: Path) -> None:
+    config = {"DB_URL": db_url, "WEBHOOK_TOKENS": (), "SIGNING_SECRET": SIGNING_SECRET,
+              "SPOOL_DIR": str(tmp_path / "spool"), "SPOOL_RETRY_SECONDS": 0}
+    body = json.dumps(autocall_body()).encode()
+    now = int(time.time())
+    signed = {"webhook-id": "msg_2", "webhook-timestamp": str(now),
+              "webhook-signature": Webhook(SIGNING_SECRET).sign("msg_2", now, body)}
+    with werkzeug_server(config) as url:
+        assert post(url, "/webhooks/vbot/autocall", body, token=None, headers=signed).status_code == 200
+        assert post(url, "/webhooks/vbot/autocall", body, token=None).status_code == 401
+    assert len(events(db_url)) == 1
+
+
+def test_with_neither_token_nor_secret_configured_every_delivery_is_refused(db_url: str, tmp_path: Path) -> None:
+    config = {"DB_URL": db_url, "WEBHOOK_TOKENS": "", "SIGNING_SECRET": None, "SPOOL_DIR": str(tmp_path / "spool"),
+              "SPOOL_RETRY_SECONDS": 0}
+    with werkzeug_server(config) as url:
+        for token in (None, "", "anything"):
+            assert post(url, "/webhooks/vbot/autocall", autocall_body(), token=token).status_code == 401
+    assert events(db_url) == []

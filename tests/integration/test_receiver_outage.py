@@ -89,8 +89,10 @@ def _autocalls(first: int, count: int) -> list[dict]:
     return [autocall_body(campaign_id=77, phone=f"09{n:08d}", status=200) for n in range(first, first + count)]
 
 
-def _post_all(url: str, bodies: list[dict]) -> list[requests.Response]:
-    with ThreadPoolExecutor(max_workers=8) as pool:
+def _post_all(url: str, bodies: list[dict], clients: int = 2) -> list[requests.Response]:
+    # Few clients while the database is up: SQLite serialises writers, and the receiver's short lock
+    # timeout (which makes the outage fast to test) must not expire behind a busy queue of them.
+    with ThreadPoolExecutor(max_workers=clients) as pool:
         return list(pool.map(lambda body: post(url, "/webhooks/vbot", body), bodies))
 
 
@@ -111,7 +113,7 @@ def test_deliveries_during_an_outage_are_spooled_then_drained_once(
 
         outage.down()
         # New deliveries, repeats of stored ones, and repeats within the outage itself.
-        down_answers = _post_all(url, during + before[:5] + during[:5])
+        down_answers = _post_all(url, during + before[:5] + during[:5], clients=8)
         down_answers.append(post(url, "/webhooks/vbot/call-history", batch))
         malformed = post(url, "/webhooks/vbot/autocall", BAD_BODY)
         health = requests.get(url + "/healthz", timeout=30).json()
@@ -154,7 +156,7 @@ def test_the_receiver_replays_its_spool_by_itself_once_the_database_answers(
     spool_dir = tmp_path / "spool"
     with _receiver(outage.url, spool_dir, retry_seconds=0.1) as url:
         outage.down()
-        assert Counter(a.status_code for a in _post_all(url, _autocalls(0, 15))) == {202: 15}
+        assert Counter(a.status_code for a in _post_all(url, _autocalls(0, 15), clients=8)) == {202: 15}
         outage.up()
         assert post(url, "/webhooks/vbot", _autocalls(50, 1)[0]).status_code == 200
         deadline = time.monotonic() + 60  # a wait for the background thread, not a timing assertion
@@ -167,3 +169,19 @@ def test_the_receiver_replays_its_spool_by_itself_once_the_database_answers(
     assert sorted(e["phone"] for e in events(db_url)) == expected
     assert "vbotflow_webhook_spooled_total 15" in metrics
     assert "vbotflow_webhook_spool_replayed_total 15" in metrics
+
+
+def test_when_neither_the_database_nor_the_spool_can_take_it_the_answer_is_503(
+        outage: Outage, db_url: str, tmp_path: Path) -> None:
+    not_a_directory = tmp_path / "spool"
+    not_a_directory.write_text("a file where the spool directory should be")
+    with _receiver(outage.url, not_a_directory, retry_seconds=0) as url:
+        outage.down()
+        answer = post(url, "/webhooks/vbot/autocall", autocall_body())
+        metrics = requests.get(url + "/metrics", timeout=30).text
+        outage.up()
+
+    assert answer.status_code == 503  # nothing acknowledged: VBot may retry
+    assert answer.json() == {"error": "unavailable", "detail": "storage unavailable; please retry"}
+    assert "vbotflow_webhook_spool_failures_total 1" in metrics
+    assert events(db_url) == []

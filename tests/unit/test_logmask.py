@@ -4,7 +4,7 @@ import logging
 
 import pytest
 
-from vbotflow.receiver.logmask import TokenMaskingFilter, mask_token
+from vbotflow.receiver.logmask import TokenMaskingFilter, log_failure, mask_token
 
 
 @pytest.mark.parametrize(
@@ -28,3 +28,16 @@ def test_the_filter_masks_the_formatted_message(caplog: pytest.LogCaptureFixture
         logger.info('%s - - "%s" %s', "127.0.0.1", "POST /webhooks/vbot?token=s3cret HTTP/1.1", 200)
     assert caplog.messages == ['127.0.0.1 - - "POST /webhooks/vbot?token=*** HTTP/1.1" 200']
     assert "s3cret" not in caplog.text
+
+
+def test_a_logged_failure_keeps_its_traceback_but_masks_phones_and_tokens(caplog: pytest.LogCaptureFixture) -> None:
+    logger = logging.getLogger("test.logmask.failure")
+    with caplog.at_level(logging.ERROR, logger="test.logmask.failure"):
+        try:
+            raise ValueError("Failing row contains (0912345678, POST /x?token=s3cret)")
+        except ValueError:
+            log_failure(logger, "landing %s failed", "event")
+    assert "landing event failed" in caplog.text
+    assert "Traceback (most recent call last)" in caplog.text
+    assert "09******78" in caplog.text and "token=***" in caplog.text
+    assert "0912345678" not in caplog.text and "s3cret" not in caplog.text

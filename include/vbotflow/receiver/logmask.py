@@ -1,9 +1,12 @@
-"""Keep the webhook token out of access logs: ``?token=...`` becomes ``?token=***``."""
+"""Keep secrets and phone numbers out of logs: ``?token=...`` becomes ``?token=***``, phones ``09******78``."""
 
 from __future__ import annotations
 
 import logging
 import re
+import traceback
+
+from vbotflow.privacy import mask_phones_in_text
 
 _TOKEN_IN_URL = re.compile(r"((?:^|[?&;\s])token=)[^&;\s\"]*", re.IGNORECASE)
 
@@ -22,3 +25,11 @@ class TokenMaskingFilter(logging.Filter):
         if masked != message:
             record.msg, record.args = masked, None
         return True
+
+
+def log_failure(logger: logging.Logger, message: str, *args: object) -> None:
+    """Log the exception being handled with its traceback, phones and tokens masked.
+
+    A database error can quote the failing row (PostgreSQL's DETAIL), and so a delivery's phones.
+    """
+    logger.error(message + "\n%s", *args, mask_phones_in_text(mask_token(traceback.format_exc())))

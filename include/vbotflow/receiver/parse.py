@@ -204,7 +204,7 @@ def _call_record(record: object, index: int) -> dict[str, Any]:
     record_json = canonical_json(record)
     return {
         "record_index": index,
-        "dedupe_key": "record:" + _sha256(record_json.encode()),
+        "dedupe_key": "record:" + _sha256(_utf8(record_json)),
         "called_at": _time(record, "date_create", where, required=False),
         "hotline": _NON_DIGITS.sub("", hotline)[:MAX_PHONE_DIGITS] if hotline else None,
         "caller": _phone_list(record, "caller", where),
@@ -230,7 +230,7 @@ def parse_call_history(obj: dict[str, Any]) -> Parsed:
     records = [_call_record(record, index) for index, record in enumerate(data)]
     return Parsed(
         kind="call_history",
-        dedupe_key="call_history:" + _sha256(canonical_json(obj).encode()),
+        dedupe_key="call_history:" + _sha256(_utf8(canonical_json(obj))),
         columns={"record_count": len(records)},
         records=records,
     )
@@ -249,12 +249,15 @@ def _decode(body: bytes) -> dict[str, Any]:
         raise MalformedDelivery("body is not JSON: nested too deeply") from err
     if not isinstance(value, dict):
         raise MalformedDelivery(f"body must be a JSON object (got {_json_type(value)})")
-    try:
-        # "\ud800" is valid JSON syntax but no character: it could not be stored as text or hashed.
-        canonical_json(value).encode("utf-8")
-    except UnicodeEncodeError as err:
-        raise MalformedDelivery("body holds an unpaired surrogate escape (not Unicode text)") from err
     return value
+
+
+def _utf8(text: str) -> bytes:
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError as err:
+        # "\ud800" is valid JSON syntax but no character: it could not be stored as text or hashed.
+        raise MalformedDelivery("body holds an unpaired surrogate escape (not Unicode text)") from err
 
 
 def _invalid(body: bytes, reason: str) -> Parsed:

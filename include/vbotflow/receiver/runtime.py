@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from vbotflow.receiver import store
+from vbotflow.receiver.logmask import log_failure
 from vbotflow.receiver.metrics import ReceiverMetrics
 from vbotflow.receiver.signature import Webhook
 from vbotflow.receiver.spool import DrainResult, Spool
@@ -24,10 +25,13 @@ log = logging.getLogger(__name__)
 
 
 def receiver_engine(url: str, timeout_seconds: float) -> Engine:
-    """An engine that gives up after ``timeout_seconds``: a delivery is better spooled than kept waiting."""
+    """An engine that gives up after ``timeout_seconds``: a delivery is better spooled than kept waiting.
+
+    ``hide_parameters``: a database error must not print a delivery's phone numbers into the log.
+    """
     backend = sa.engine.make_url(url).get_backend_name()
     if backend == "sqlite":
-        engine = make_engine(url)
+        engine = make_engine(url, hide_parameters=True)
         busy_ms = int(timeout_seconds * 1000)
 
         @sa.event.listens_for(engine, "connect")
@@ -37,11 +41,12 @@ def receiver_engine(url: str, timeout_seconds: float) -> Engine:
 
         return engine
     if backend == "postgresql":
-        return make_engine(url, connect_args={
+        # No pre-ping: it costs a round trip per request; store.land retries once on a dropped connection.
+        return make_engine(url, pool_pre_ping=False, hide_parameters=True, connect_args={
             "connect_timeout": max(1, int(timeout_seconds)),
             "options": f"-c statement_timeout={int(timeout_seconds * 1000)}",
         })
-    return make_engine(url)
+    return make_engine(url, hide_parameters=True)
 
 
 class ReceiverRuntime:
@@ -103,4 +108,4 @@ class ReceiverRuntime:
                 if self.spool.has_files():
                     self.drain_spool()
             except Exception:  # noqa: BLE001 - the thread must outlive any one failed attempt
-                log.exception("spool replay failed; will try again")
+                log_failure(log, "spool replay failed; will try again")

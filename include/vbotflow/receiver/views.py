@@ -15,6 +15,7 @@ from werkzeug.exceptions import HTTPException
 from vbotflow.privacy import mask_phone
 from vbotflow.receiver import auth, store
 from vbotflow.receiver.delivery import Delivery
+from vbotflow.receiver.logmask import log_failure
 from vbotflow.receiver.openapi import openapi_document
 from vbotflow.receiver.parse import parse_delivery
 from vbotflow.receiver.runtime import ReceiverRuntime
@@ -82,7 +83,7 @@ def _handle(rt: ReceiverRuntime, endpoint: str) -> tuple[Response, int]:
         log.warning("database unavailable (%s); spooling the delivery", type(err).__name__)
         return _spool(rt, delivery, parsed.kind, parsed.parse_error)
     except Exception:  # noqa: BLE001 - a bug must not cost the delivery: keep it in the spool
-        log.exception("landing failed unexpectedly; spooling the delivery")
+        log_failure(log, "landing failed unexpectedly; spooling the delivery")
         return _spool(rt, delivery, parsed.kind, parsed.parse_error)
 
     if rt.spool.has_files():
@@ -93,10 +94,11 @@ def _handle(rt: ReceiverRuntime, endpoint: str) -> tuple[Response, int]:
         rt.metrics.rejected.inc("invalid_body")
         log.info("dead letter event %s (%s): %s", landed.event_id, endpoint, parsed.parse_error)
         return jsonify(error="invalid_body", detail=parsed.parse_error, stored=True, event_id=landed.event_id), 400
-    log.info("%s event %s kind=%s campaign=%s phone=%s status=%s",
-             "duplicate" if landed.duplicate else "stored", landed.event_id, parsed.kind,
-             parsed.columns.get("vbot_campaign_id"), mask_phone(parsed.columns.get("phone")),
-             parsed.columns.get("status_code"))
+    if log.isEnabledFor(logging.DEBUG):  # one line per delivery is the database's job; phones masked anyway
+        log.debug("%s event %s kind=%s campaign=%s phone=%s status=%s",
+                  "duplicate" if landed.duplicate else "stored", landed.event_id, parsed.kind,
+                  parsed.columns.get("vbot_campaign_id"), mask_phone(parsed.columns.get("phone")),
+                  parsed.columns.get("status_code"))
     answer: dict[str, Any] = {"status": "duplicate" if landed.duplicate else "stored", "kind": parsed.kind,
                               "event_id": landed.event_id}
     if parsed.kind == "call_history":
@@ -109,7 +111,7 @@ def _spool(rt: ReceiverRuntime, delivery: Delivery, kind: str, parse_error: str 
         rt.spool.append(delivery)
     except OSError:
         rt.metrics.spool_failures.inc()
-        log.exception("could not spool a delivery either; answering 503")
+        log_failure(log, "could not spool a delivery either; answering 503")
         return _error(503, "storage unavailable; please retry")
     rt.metrics.spooled.inc()
     if kind == "invalid":

@@ -1,0 +1,269 @@
+"""Benchmark of the webhook receiver: deliveries landed per second on PostgreSQL under gunicorn.
+
+Measured against a bare Flask handler (``bare_app.py``) served with the same gunicorn config in the
+same run. Load comes from wrk (``apt-get install wrk``) with ``autocall.lua``: every request a
+distinct auto-call result, so every one is a real INSERT. Two phases per app:
+
+* saturation: ``--connections`` keep-alive connections as fast as they go (rate, p50, p99);
+* paced: about ``--paced-rate`` requests/s (each connection pauses between requests), for the
+  latency at a steady production-like load.
+
+Loopback only. Prints a Markdown table and writes ``var/bench/receiver.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import psutil
+import requests
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH = Path(__file__).resolve().parent
+VENV_BIN = Path(sys.executable).parent
+TOKEN = "bench-token"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_gunicorn(app: str, db_url: str, spool: Path, workers: int, threads: int) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    env = {**os.environ, "VBOTFLOW_DB_URL": db_url, "VBOTFLOW_WEBHOOK_TOKEN": TOKEN,
+           "VBOTFLOW_SPOOL_DIR": str(spool), "VBOTFLOW_RECEIVER_BIND": f"127.0.0.1:{port}",
+           "VBOTFLOW_RECEIVER_WORKERS": str(workers), "VBOTFLOW_RECEIVER_THREADS": str(threads),
+           "PYTHONPATH": str(BENCH)}
+    process = subprocess.Popen([str(VENV_BIN / "gunicorn"), "-c", "python:vbotflow.receiver.gunicorn_conf", app],
+                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            requests.get(url + "/healthz", timeout=5)
+            return process, url
+        except requests.RequestException:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError(f"gunicorn for {app} did not come up")
+
+
+def wrk(url: str, *, run_id: int, seconds: int, connections: int, threads: int, delay_ms: int = 0) -> dict:
+    env = {**os.environ, "WRK_TOKEN": TOKEN, "WRK_RUN": str(run_id), "WRK_DELAY_MS": str(delay_ms)}
+    done = subprocess.run(["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s",
+                           "-s", str(BENCH / "autocall.lua"), url], capture_output=True, text=True, env=env,
+                          check=True)
+    match = re.search(r"WRK_JSON (\{.*\})", done.stdout)
+    if not match:
+        raise RuntimeError(f"no summary from wrk:\n{done.stdout}\n{done.stderr}")
+    result = json.loads(match.group(1))
+    result["rate"] = result["requests"] / (result["duration_us"] / 1e6)
+    return result
+
+
+class CpuMeter:
+    """CPU seconds spent by one app's gunicorn processes and by the PostgreSQL backends serving the bench DB.
+
+    Unlike requests/s, CPU per request hardly moves when other jobs share the machine, so it is the
+    steadier measure of what a delivery costs.
+    """
+
+    def __init__(self, server: subprocess.Popen, db_name: str, admin: sa.engine.Engine) -> None:
+        self.root = psutil.Process(server.pid)
+        self.db_name = db_name
+        self.admin = admin
+
+    def _processes(self) -> list[psutil.Process]:
+        processes = [self.root, *self.root.children(recursive=True)]
+        return processes + self.db_processes()
+
+    def db_processes(self) -> list[psutil.Process]:
+        processes = []
+        with self.admin.connect() as conn:
+            pids = conn.execute(sa.text("SELECT pid FROM pg_stat_activity WHERE datname = :d"),
+                                {"d": self.db_name}).scalars().all()
+        for pid in pids:
+            try:
+                processes.append(psutil.Process(pid))
+            except psutil.NoSuchProcess:
+                continue
+        return processes
+
+    def snapshot(self, db_only: bool = False) -> dict[int, float]:
+        times = {}
+        for process in self.db_processes() if db_only else self._processes():
+            try:
+                cpu = process.cpu_times()
+                times[process.pid] = cpu.user + cpu.system
+            except psutil.NoSuchProcess:
+                continue
+        return times
+
+    @staticmethod
+    def spent(before: dict[int, float], after: dict[int, float]) -> float:
+        return sum(after[pid] - before.get(pid, 0.0) for pid in after)
+
+
+def count_events(db_url: str) -> int:
+    engine = sa.create_engine(db_url)
+    with engine.connect() as conn:
+        count = conn.execute(sa.text("SELECT count(*) FROM webhook_event")).scalar_one()
+    engine.dispose()
+    return count
+
+
+def machine() -> dict:
+    cpu = "unknown"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        found = re.search(r"model name\s*:\s*(.+)", cpuinfo.read_text())
+        cpu = found.group(1).strip() if found else cpu
+    memory = "unknown"
+    meminfo = Path("/proc/meminfo")
+    if meminfo.exists():
+        found = re.search(r"MemTotal:\s*(\d+) kB", meminfo.read_text())
+        memory = f"{int(found.group(1)) / 1024 / 1024:.1f} GiB" if found else memory
+    return {"cpus": os.cpu_count(), "cpu": cpu, "memory": memory, "os": platform.platform(),
+            "python": platform.python_version()}
+
+
+def paced(url: str, run_id: int, args: argparse.Namespace) -> dict:
+    """About ``--paced-rate`` requests/s: wrk has no rate option, so each connection pauses between
+    requests; a short calibration run measures the latency the pause must leave room for."""
+    connections = args.paced_connections
+    delay_ms = round(connections * 1000 / args.paced_rate)
+    for _ in range(2):  # two short probes: the latency to leave room for depends on the load itself
+        probe = wrk(url, run_id=run_id, seconds=3, connections=connections, threads=args.wrk_threads,
+                    delay_ms=delay_ms)
+        latency_ms = max(0.0, connections * 1000 / probe["rate"] - delay_ms)
+        delay_ms = max(0, round(connections * 1000 / args.paced_rate - latency_ms))
+    result = wrk(url, run_id=run_id + 1, seconds=args.seconds, connections=connections, threads=args.wrk_threads,
+                 delay_ms=delay_ms)
+    result["delay_ms"] = delay_ms
+    return result
+
+
+def median(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pg-url", default=os.environ.get("VBOTFLOW_BENCH_PG_URL",
+                                                           "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"))
+    parser.add_argument("--seconds", type=int, default=10, help="length of each measured wrk run")
+    parser.add_argument("--rounds", type=int, default=3, help="saturation runs per app, alternating bare/receiver")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--wrk-threads", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=3, help="gunicorn workers (both apps)")
+    parser.add_argument("--threads", type=int, default=8, help="gunicorn threads per worker (both apps)")
+    parser.add_argument("--paced-rate", type=int, default=1000, help="target requests/s of the paced phase")
+    parser.add_argument("--paced-connections", type=int, default=40)
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        print("wrk is not installed (apt-get install -y wrk)", file=sys.stderr)
+        return 2
+
+    from vbotflow.store import db
+
+    name = f"vbotflow_bench_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(args.pg_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        pg_version = conn.execute(sa.text("SHOW server_version")).scalar_one()
+        sync_commit = conn.execute(sa.text("SHOW synchronous_commit")).scalar_one()
+    db_url = sa.engine.make_url(args.pg_url).set(database=name).render_as_string(hide_password=False)
+    apps = {"bare Flask handler": "bare_app:app", "receiver": "vbotflow.receiver.wsgi:app"}
+    results: dict = {"machine": machine(), "postgresql": pg_version, "synchronous_commit": sync_commit,
+                     "gunicorn": {"workers": args.workers, "threads": args.threads, "worker_class": "gthread"},
+                     "wrk": {"threads": args.wrk_threads, "connections": args.connections, "seconds": args.seconds},
+                     "saturation": {label: [] for label in apps}, "paced": {}}
+    servers: dict[str, tuple[subprocess.Popen, str]] = {}
+    try:
+        db.upgrade(db_url)
+        with tempfile.TemporaryDirectory() as spool:
+            for label, app in apps.items():
+                servers[label] = start_gunicorn(app, db_url, Path(spool), args.workers, args.threads)
+            run_id = 0
+            for _, url in servers.values():  # warm up: imports, pools, prepared statements
+                run_id += 1
+                wrk(url, run_id=run_id, seconds=3, connections=args.connections, threads=args.wrk_threads)
+            # Alternate the two apps, so a noisy neighbour on the machine weighs on both alike.
+            meters = {label: CpuMeter(process, name, admin) for label, (process, _) in servers.items()}
+            for _ in range(args.rounds):
+                for label, (_, url) in servers.items():
+                    run_id += 1
+                    before = count_events(db_url)
+                    cpu_before, db_before = meters[label].snapshot(), meters[label].snapshot(db_only=True)
+                    run = wrk(url, run_id=run_id, seconds=args.seconds, connections=args.connections,
+                              threads=args.wrk_threads)
+                    cpu = CpuMeter.spent(cpu_before, meters[label].snapshot())
+                    db_cpu = CpuMeter.spent(db_before, meters[label].snapshot(db_only=True))
+                    run["cpu_ms_per_request"] = cpu * 1000 / max(1, run["requests"])
+                    run["db_cpu_ms_per_request"] = db_cpu * 1000 / max(1, run["requests"])
+                    run["rows_stored"] = count_events(db_url) - before
+                    results["saturation"][label].append(run)
+            for label, (_, url) in servers.items():
+                run_id += 2
+                results["paced"][label] = paced(url, run_id, args)
+            results["spool_left"] = len(list(Path(spool).glob("*.json")))
+    finally:
+        for process, _ in servers.values():
+            process.terminate()
+            process.wait(timeout=30)
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    pairs = list(zip(results["saturation"]["bare Flask handler"], results["saturation"]["receiver"], strict=True))
+    shares = [receiver["rate"] / bare["rate"] for bare, receiver in pairs]
+    cpu_shares = [bare["cpu_ms_per_request"] / receiver["cpu_ms_per_request"] for bare, receiver in pairs]
+    results["receiver_share_of_bare"] = {"per_round": shares, "median": median(shares),
+                                         "by_cpu_per_request": cpu_shares, "by_cpu_median": median(cpu_shares)}
+    out = ROOT / "var" / "bench"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "receiver.json").write_text(json.dumps(results, indent=2))
+
+    print(f"machine: {results['machine']}; PostgreSQL {pg_version} (synchronous_commit={sync_commit})")
+    print(f"gunicorn gthread {args.workers} workers x {args.threads} threads (same config for both apps); "
+          f"wrk {args.wrk_threads} threads, {args.seconds} s per run\n")
+    print("| app | phase | connections | requests/s | p50 ms | p90 ms | p99 ms | errors | rows stored "
+          "| CPU ms/request (of which PostgreSQL) |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for label in apps:
+        rows = [(f"saturation, round {n + 1}", args.connections, r) for n, r in enumerate(results["saturation"][label])]
+        rows.append((f"paced to ~{args.paced_rate}/s", args.paced_connections, results["paced"][label]))
+        for phase, connections, r in rows:
+            stored = r.get("rows_stored", "") if label == "receiver" else "n/a"
+            cpu = (f"{r['cpu_ms_per_request']:.2f} ({r['db_cpu_ms_per_request']:.2f})"
+                   if "cpu_ms_per_request" in r else "")
+            print(f"| {label} | {phase} | {connections} | {r['rate']:.0f} | {r['p50_us'] / 1000:.1f} | "
+                  f"{r['p90_us'] / 1000:.1f} | {r['p99_us'] / 1000:.1f} | {r['non_2xx'] + r['socket_errors']} | "
+                  f"{stored} | {cpu} |")
+    print(f"\nreceiver / bare handler at saturation, per round: {', '.join(f'{s:.0%}' for s in shares)}; "
+          f"median {median(shares):.0%}")
+    print(f"bare / receiver CPU per request (gunicorn + its PostgreSQL backends), per round: "
+          f"{', '.join(f'{s:.0%}' for s in cpu_shares)}; median {median(cpu_shares):.0%}")
+    print(f"spool files left: {results['spool_left']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
