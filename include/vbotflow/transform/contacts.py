@@ -222,8 +222,11 @@ def decide(
     phone_number = _phone_numbers(phones["phone"])
     has_phone = phone_number >= 0
 
+    phone_index = pd.Index(phone_number)
+
     def phone_in(numbers: np.ndarray) -> np.ndarray:
-        return has_phone & np.isin(phone_number, numbers)
+        # A hash lookup (pandas) rather than np.isin's sort of a million values.
+        return has_phone & phone_index.isin(numbers)
 
     dnc_rows = decisions.open & frame["is_dnc"].to_numpy(dtype=bool)
     decisions.reject(phone_in(np.unique(phone_number[dnc_rows])), DNC, "CRM do-not-call flag")
