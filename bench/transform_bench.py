@@ -63,9 +63,13 @@ def main() -> None:
     raw = crm_rows(args.rows, args.seed)
     suppressed = raw["phone"].sample(frac=0.01, random_state=1).tolist()
 
+    suppressed = normalise_phones(pd.Series(suppressed))["phone"].dropna().tolist()
     start = time.perf_counter()
-    result = transform(raw, config, suppressed=normalise_phones(pd.Series(suppressed))["phone"].dropna().tolist())
-    fast_seconds = time.perf_counter() - start
+    result = transform(raw, config, suppressed=suppressed)
+    fast_seconds = time.perf_counter() - start  # cold, as in an Airflow task's fresh process
+    start = time.perf_counter()
+    transform(raw, config, suppressed=suppressed)
+    warm_seconds = time.perf_counter() - start
 
     start = time.perf_counter()
     fast_phones = normalise_phones(raw["phone"])
@@ -84,7 +88,8 @@ def main() -> None:
     print(f"machine: {platform.machine()}, {platform.processor() or 'cpu'}, Python {platform.python_version()}, "
           f"pandas {pd.__version__}")
     print(f"rows: {args.rows:,}; accepted {len(result.accepted):,}; rejected {result.rejected_by_reason()}")
-    print(f"transform (whole):   {fast_seconds:7.2f} s  {rate:12,.0f} rows/s")
+    print(f"transform (whole):   {fast_seconds:7.2f} s  {rate:12,.0f} rows/s (first call in the process)")
+    print(f"transform (again):   {warm_seconds:7.2f} s  {args.rows / warm_seconds:12,.0f} rows/s")
     print(f"phones only (fast):  {phones_seconds:7.2f} s  {args.rows / phones_seconds:12,.0f} rows/s")
     print(f"per-row phonenumbers:{slow_seconds:7.2f} s  {args.rows / slow_seconds:12,.0f} rows/s")
     print(f"speed-up of the whole transform over the loop: {slow_seconds / fast_seconds:.1f}x")
