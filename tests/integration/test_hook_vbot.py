@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import random
 import time
-from collections.abc import Iterator
 
 import pytest
 from pytest_httpserver import HTTPServer
@@ -21,20 +20,6 @@ CONTACTS = [
     {"phone": "0912345678", "name": "Nguyễn Văn An", "numberCall": 2, "due_date": "2026-12-01"},
     {"phone": "0387654321", "name": "Trần Thị Bình", "description": "nhắc nợ"},
 ]
-
-
-@pytest.fixture(scope="module")
-def _vbot_server() -> Iterator[HTTPServer]:
-    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def vbot(_vbot_server: HTTPServer) -> HTTPServer:
-    _vbot_server.clear()
-    return _vbot_server
 
 
 def _hook(monkeypatch, server: HTTPServer, *, sleeps: list[float] | None = None, **conn) -> VBotHook:

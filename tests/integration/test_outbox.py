@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from datetime import date
 
 import pytest
 import sqlalchemy as sa
 from airflow.sdk.exceptions import AirflowFailException
-from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from tests.integration.vbot_http import set_vbot_connection
@@ -23,20 +21,6 @@ from vbotflow.store.tables import campaign_run
 CREATE = "/api/campaign/create"
 DAY = date(2026, 11, 26)
 CONTACTS = [{"phone": "0912345678", "name": "Lê Văn Cường"}, {"phone": "0987654321", "name": "Phạm Thị Dung"}]
-
-
-@pytest.fixture(scope="module")
-def _server() -> Iterator[HTTPServer]:
-    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def vbot(_server: HTTPServer) -> HTTPServer:
-    _server.clear()
-    return _server
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import socket
 from collections import Counter
-from collections.abc import Iterator
 
 import pytest
 import requests
@@ -38,20 +37,12 @@ MANY = [f"09{n:08d}" for n in range(71_000_000, 71_000_060)]  # 60 Viettel numbe
 DOCUMENTED_STATUSES = {200, 2, 3, 4, 100, -100, 101, 102, 103, 104, 105, 106}
 
 
-@pytest.fixture(scope="module")
-def _receiver_server() -> Iterator[HTTPServer]:
-    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
-    server.start()
-    yield server
-    server.stop()
-
-
 @pytest.fixture
-def receiver(_receiver_server: HTTPServer) -> HTTPServer:
+def receiver(loopback_http: HTTPServer) -> HTTPServer:
     """A webhook receiver on loopback: accepts JSON (200), refuses what is not JSON (400)."""
-    _receiver_server.clear()
-    _receiver_server.expect_request(HOOK, method="POST").respond_with_handler(_accept_json)
-    return _receiver_server
+    loopback_http.clear()
+    loopback_http.expect_request(HOOK, method="POST").respond_with_handler(_accept_json)
+    return loopback_http
 
 
 def _accept_json(request: Request) -> Response:
