@@ -94,6 +94,10 @@ def build_dag(config: CampaignConfig) -> Any:
 
             params = context["params"]
             hook = VBotHook()
+            from airflow.sdk.exceptions import AirflowFailException
+
+            from vbotflow.outbox import PayloadChangedError
+
             crm, db = make_engine(url_from_connection(config.crm_conn_id)), make_engine(integration_db_url())
             try:
                 outcome = build_daily_list(
@@ -104,6 +108,8 @@ def build_dag(config: CampaignConfig) -> Any:
                     preview_root=var_dir() / "dry_run",
                     interval=(context.get("data_interval_start"), context.get("data_interval_end")),
                 )
+            except PayloadChangedError as err:
+                raise AirflowFailException(str(err)) from err  # a retry would find the same data
             finally:
                 crm.dispose()
                 db.dispose()

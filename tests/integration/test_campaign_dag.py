@@ -140,3 +140,26 @@ def test_limit_caps_the_rows_extracted(airflow_db, db_url, monkeypatch, tmp_path
         assert run.state == "success", _task_states(run)
         outcome = run.get_task_instance("build_list").xcom_pull(task_ids="build_list", key="outcome")
         assert outcome["extracted"] == 25
+
+
+def test_a_rerun_after_the_crm_changed_fails_loudly_and_sends_nothing(airflow_db, db_url, monkeypatch,
+                                                                     tmp_path) -> None:
+    from vbotflow.crm_seed import invoices
+
+    with campaign_env(monkeypatch, tmp_path, db_url) as env:
+        write_test_config(env.campaigns_dir, "payment_reminder")
+        first = env.run("payment_reminder")
+        assert first.state == "success", _task_states(first)
+        creates = len(env.sim("creates"))
+
+        crm = make_engine(env.crm_url)
+        with crm.begin() as conn:  # the list changes after its campaign was sent: every invoice is now due
+            conn.execute(invoices.update().values(due_date=env.run_date, paid=0))
+        crm.dispose()
+        rerun = env.dag("payment_reminder").test(run_conf={"run_date": env.run_date.isoformat()},
+                                                 run_after=first.run_after + timedelta(minutes=5))
+        states = _task_states(rerun)
+        assert rerun.state == "failed" and states["build_list"] == "failed"
+        (ti,) = [t for t in rerun.get_task_instances() if t.task_id == "build_list"]
+        assert ti.try_number == 1  # no retry: the same data would fail the same way
+        assert len(env.sim("creates")) == creates
