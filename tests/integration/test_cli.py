@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -9,11 +10,13 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from vbotflow import outbox
 from vbotflow.store import db
 
 VBOTFLOW = str(Path(sys.executable).with_name("vbotflow"))
+CAMPAIGNS = Path(__file__).resolve().parents[2] / "include" / "campaigns"
 
 
 def _run(url: str, *args: str) -> subprocess.CompletedProcess:
@@ -80,3 +83,50 @@ def test_crm_seed_never_prints_the_password_of_its_url(pg_server_url: str) -> No
         with admin.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def test_transform_preview_and_suppression_import(tmp_path) -> None:
+    crm = f"sqlite:///{tmp_path / 'crm.db'}"
+    seeded = _run("sqlite://", "crm", "seed", "--url", crm, "--rows", "300", "--today", "2026-11-26")
+    assert seeded.returncode == 0, seeded.stderr
+
+    out = tmp_path / "preview"
+    done = _run("sqlite://", "transform", "--config", str(CAMPAIGNS / "payment_reminder.yaml"), "--crm-url", crm,
+                "--date", "2026-11-26", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    counts = json.loads(done.stdout.splitlines()[0])
+    assert counts == json.loads((out / "counts.json").read_text())
+    assert counts["extracted"] == counts["accepted"] + counts["rejected"] > 0
+    assert sum(counts["chunks"].values()) == counts["accepted"]
+    assert len((out / "rejected.csv").read_text().splitlines()) == counts["rejected"] + 1
+    payload = json.loads((out / "payload_chunk_001.json").read_text())
+    phones = [f["value"] for p in payload["phones"] for f in p["fields"] if f["key"] == "phone"]
+    assert phones and all(p[2:8] == "******" for p in phones)
+
+    url = f"sqlite:///{tmp_path / 'vbotflow.db'}"
+    assert _run(url, "db", "upgrade").returncode == 0
+    dnc = tmp_path / "dnc.csv"
+    dnc.write_text("so_dien_thoai\n0912 345 678\n+84912345678\n0241234567\nkhông có\n0387654321\n", encoding="utf-8")
+    imported = _run(url, "suppression", "import", str(dnc))
+    assert imported.returncode == 0, imported.stderr
+    assert ("read 5 line(s): 2 added, 0 already suppressed, rejected {'invalid_phone': 1, 'not_mobile': 1}"
+            in imported.stdout)
+    again = _run(url, "suppression", "import", str(dnc))
+    assert "0 added, 2 already suppressed" in again.stdout
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT phone, reason FROM suppression ORDER BY phone")).all()
+    engine.dispose()
+    assert [tuple(r) for r in rows] == [("0387654321", "national_dnc"), ("0912345678", "national_dnc")]
+
+
+def test_airflow_lists_the_vbot_provider_and_its_connection_type() -> None:
+    airflow = str(Path(sys.executable).with_name("airflow"))
+    providers = subprocess.run([airflow, "providers", "list", "-o", "json"], capture_output=True, text=True,
+                               timeout=120, env=os.environ.copy())
+    assert providers.returncode == 0, providers.stderr
+    assert any(p["package_name"] == "vbotflow" for p in json.loads(providers.stdout))
+    hooks = subprocess.run([airflow, "providers", "hooks", "-o", "json"], capture_output=True, text=True,
+                           timeout=120, env=os.environ.copy())
+    vbot = [h for h in json.loads(hooks.stdout) if h.get("connection_type") == "vbot"]
+    assert vbot and vbot[0]["class"] == "vbot_provider.hooks.vbot.VBotHook"
