@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time
-from zoneinfo import ZoneInfo
+from datetime import UTC, date, datetime, time, timedelta
 
-VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
+from vbotflow.vbot_time import VIETNAM
+
+__all__ = ["VIETNAM", "WindowState", "run_date_in_vietnam", "vietnam_days_in_utc", "window_state"]
 
 
 @dataclass(frozen=True)
@@ -42,3 +43,10 @@ def run_date_in_vietnam(moment: datetime) -> date:
     """
     local = moment.astimezone(VIETNAM)
     return date(local.year, local.month, local.day)
+
+
+def vietnam_days_in_utc(date_from: date, date_to: date) -> tuple[datetime, datetime]:
+    """The UTC instants bounding the Vietnam calendar days ``date_from``..``date_to`` (end exclusive)."""
+    start = datetime.combine(date_from, time(), tzinfo=VIETNAM).astimezone(UTC)
+    end = datetime.combine(date_to + timedelta(days=1), time(), tzinfo=VIETNAM).astimezone(UTC)
+    return start, end

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from vbotflow.calling_window import vietnam_days_in_utc
 from vbotflow.store.tables import call_attempt, campaign_run, contact_outcome, rejected_contact
 from vbotflow.vbot_api import ACCOUNT_ALERT_CODES, STATUS_NAMES
 
@@ -18,15 +19,9 @@ class Alert:
     message: str
 
 
-def _vietnam_days(date_from: date, date_to: date) -> tuple[datetime, datetime]:
-    start = datetime.combine(date_from, datetime.min.time(), tzinfo=UTC) - timedelta(hours=7)
-    end = datetime.combine(date_to + timedelta(days=1), datetime.min.time(), tzinfo=UTC) - timedelta(hours=7)
-    return start, end
-
-
 def account_alerts(engine: Engine, date_from: date, date_to: date) -> list[Alert]:
     """Any 103 (balance too low) or 105 (package expired) in calls of the range: every call will fail."""
-    start, end = _vietnam_days(date_from, date_to)
+    start, end = vietnam_days_in_utc(date_from, date_to)
     a = call_attempt
     query = (sa.select(a.c.status_code, sa.func.count(), sa.func.min(a.c.called_at), sa.func.max(a.c.called_at))
              .where(a.c.status_code.in_(ACCOUNT_ALERT_CODES), a.c.called_at >= start, a.c.called_at < end)

@@ -8,8 +8,9 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from vbotflow.reconcile.sql import domestic_phone, insert_from_select_ignoring_duplicates, status_class_case
+from vbotflow.reconcile.sql import domestic_phone, status_class_case
 from vbotflow.store.tables import call_attempt, reconcile_state, webhook_event
+from vbotflow.store.upsert import insert_from_select_ignoring_duplicates
 
 WATERMARK = "webhook_event.autocall"
 # Events younger than this are left for the next run: an insert with a smaller event_id may still

@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from vbotflow.calling_window import vietnam_days_in_utc
 from vbotflow.reconcile.sql import hundredths
 from vbotflow.store.tables import call_attempt, campaign_contact, campaign_run, contact_outcome
 from vbotflow.vbot_api import ANSWERED
@@ -97,8 +98,7 @@ def refresh_outcomes(engine: Engine, date_from: date, date_to: date, *,
 def orphan_attempts(engine: Engine, date_from: date, date_to: date) -> list[dict]:
     """Attempts (called in the date range, Vietnam days) that match no contact this project sent."""
     a, run, cc = call_attempt, campaign_run, campaign_contact
-    start = datetime.combine(date_from, datetime.min.time(), tzinfo=UTC) - timedelta(hours=7)
-    end = datetime.combine(date_to + timedelta(days=1), datetime.min.time(), tzinfo=UTC) - timedelta(hours=7)
+    start, end = vietnam_days_in_utc(date_from, date_to)
     matched = (sa.select(sa.literal(1)).select_from(cc.join(run, run.c.run_key == cc.c.run_key))
                .where(run.c.vbot_campaign_id == a.c.vbot_campaign_id, cc.c.phone == a.c.phone))
     query = (sa.select(a.c.call_attempt_id, a.c.vbot_campaign_id, a.c.phone, a.c.called_at, a.c.status_code,

@@ -27,20 +27,3 @@ def domestic_phone(digits: ColumnElement) -> ColumnElement:
 def hundredths(money: ColumnElement) -> ColumnElement:
     """Money as integer hundredths of a đồng: sums stay exact even where NUMERIC is a float (SQLite)."""
     return sa.cast(sa.func.round(money * 100), sa.BigInteger)
-
-
-def insert_from_select_ignoring_duplicates(conn: sa.Connection, table: sa.Table, columns: list[str],
-                                           select: sa.Select) -> int:
-    """INSERT … SELECT … ON CONFLICT DO NOTHING; returns the rows inserted."""
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    elif conn.dialect.name == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
-    else:
-        raise NotImplementedError(f"reconciliation runs on SQLite or PostgreSQL, not {conn.dialect.name}")
-    statement = insert(table).from_select(columns, select).on_conflict_do_nothing()
-    count = sa.select(sa.func.count()).select_from(table)
-    # Counted, not taken from rowcount: drivers report -1 for INSERT … SELECT … ON CONFLICT.
-    before = conn.execute(count).scalar_one()
-    conn.execute(statement)
-    return conn.execute(count).scalar_one() - before

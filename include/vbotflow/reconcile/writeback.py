@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from vbotflow.store.tables import contact_outcome
+from vbotflow.store.upsert import dialect_insert
 
 DEFAULT_TABLE = "vbot_call_outcome"
 KEY = ("contact_id", "call_date", "campaign")
@@ -18,19 +19,15 @@ BATCH = 1000
 
 
 def _upsert(conn: sa.Connection, table: sa.Table, rows: list[dict]) -> None:
-    dialect = conn.dialect.name
-    if dialect in ("postgresql", "sqlite"):
-        module = __import__(f"sqlalchemy.dialects.{dialect}", fromlist=["insert"])
-        statement = module.insert(table)
-        statement = statement.on_conflict_do_update(
-            index_elements=list(KEY), set_={c: statement.excluded[c] for c in COLUMNS if c not in KEY})
-    elif dialect in ("mysql", "mariadb"):
+    if conn.dialect.name in ("mysql", "mariadb"):
         from sqlalchemy.dialects.mysql import insert
 
         statement = insert(table)
         statement = statement.on_duplicate_key_update({c: statement.inserted[c] for c in COLUMNS if c not in KEY})
     else:
-        raise NotImplementedError(f"no upsert for the CRM dialect {dialect}")
+        statement = dialect_insert(conn, table)
+        statement = statement.on_conflict_do_update(
+            index_elements=list(KEY), set_={c: statement.excluded[c] for c in COLUMNS if c not in KEY})
     conn.execute(statement, rows)
 
 

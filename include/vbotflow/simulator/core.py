@@ -18,10 +18,11 @@ from vbotflow.simulator.chaos import AUTOCALL, plan_deliveries
 from vbotflow.simulator.config import SimConfig
 from vbotflow.simulator.dispatcher import Dispatcher
 from vbotflow.simulator.faults import ERROR_400, HANG, HTTP_500, decide_fault
-from vbotflow.simulator.records import VIETNAM, CallRecord
+from vbotflow.simulator.records import CallRecord
 from vbotflow.simulator.schedule import plan_campaign
 from vbotflow.simulator.state import DELIVERED, FAILED, CampaignState, SimState
 from vbotflow.simulator.validation import CampaignRequest, InvalidCampaign, parse_create_body
+from vbotflow.vbot_time import VIETNAM
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any
 
 from vbotflow.simulator.outcomes import (
@@ -20,8 +20,8 @@ from vbotflow.simulator.outcomes import (
     UNKNOWN_PHONE,
 )
 from vbotflow.simulator.schedule import PlannedAttempt
+from vbotflow.vbot_time import VIETNAM
 
-VIETNAM = timezone(timedelta(hours=7), "ICT")
 VBOT_TIME_FORMAT = "%m/%d/%Y %H:%M:%S"  # VBot's MM/dd/yyyy HH:mm:ss, Vietnam time, no zone
 EVENT_DATA = "autocall"
 
