@@ -86,18 +86,17 @@ def build_dag(config: CampaignConfig) -> Any:
         @task
         def build_list(**context: Any) -> list[dict[str, Any]]:
             """Returns the planned chunks (mapped over by create_campaign); counts go to XCom 'outcome'."""
+            from airflow.sdk.exceptions import AirflowFailException
+
             from vbot_provider.connections import integration_db_url, url_from_connection
             from vbot_provider.hooks.vbot import VBotHook
             from vbotflow.daily_run import build_daily_list
+            from vbotflow.outbox import PayloadChangedError
             from vbotflow.settings import var_dir
             from vbotflow.store.db import make_engine
 
             params = context["params"]
             hook = VBotHook()
-            from airflow.sdk.exceptions import AirflowFailException
-
-            from vbotflow.outbox import PayloadChangedError
-
             crm, db = make_engine(url_from_connection(config.crm_conn_id)), make_engine(integration_db_url())
             try:
                 outcome = build_daily_list(
