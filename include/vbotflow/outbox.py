@@ -77,15 +77,6 @@ def get_run(engine: Engine, run_key: str) -> dict[str, Any] | None:
     return dict(row) if row else None
 
 
-def register_pending(engine: Engine, spec: ChunkSpec) -> None:
-    """Record a planned chunk as ``pending`` (no-op when the run key exists already)."""
-    try:
-        with engine.begin() as conn:
-            conn.execute(campaign_run.insert().values(**new_row(spec, "pending")))
-    except IntegrityError:
-        pass
-
-
 def new_row(spec: ChunkSpec, state: str, now: datetime | None = None) -> dict[str, Any]:
     """A campaign_run row for ``spec`` in ``state`` (``pending`` or ``sending``)."""
     now = now or _now()

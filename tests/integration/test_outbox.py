@@ -35,6 +35,12 @@ def _create(hook, engine, contacts=CONTACTS, chunk=1) -> int:
                                 contacts=contacts)
 
 
+def _insert_pending(engine, spec: outbox.ChunkSpec) -> None:
+    """A planned chunk, as the campaign DAG's build_list records it."""
+    with engine.begin() as conn:
+        conn.execute(campaign_run.insert().values(**outbox.new_row(spec, "pending")))
+
+
 def _posts(server) -> int:
     return sum(1 for req, _ in server.log if req.path == CREATE)
 
@@ -159,7 +165,7 @@ def test_resolve_not_created_lets_the_next_run_send(hook, engine, vbot) -> None:
 )
 def test_resolve_refuses_what_does_not_fit_and_changes_nothing(engine, state, created_id, message) -> None:
     spec = outbox.ChunkSpec("nhac_no", DAY, 1, 2932, "n", 2, "a" * 64)
-    outbox.register_pending(engine, spec)
+    _insert_pending(engine, spec)
     with engine.begin() as conn:
         conn.execute(campaign_run.update().values(state=state, vbot_campaign_id=5 if state == "created" else None))
     before = outbox.get_run(engine, spec.run_key)
@@ -175,8 +181,7 @@ def test_resolve_of_an_unknown_run_key(engine) -> None:
 
 def test_pending_row_is_taken_by_the_first_claim_only(engine) -> None:
     spec = outbox.ChunkSpec("nhac_no", DAY, 2, 2932, "n", 2, "b" * 64)
-    outbox.register_pending(engine, spec)
-    outbox.register_pending(engine, spec)  # idempotent
+    _insert_pending(engine, spec)
     assert outbox.claim_for_send(engine, spec) is None
     with pytest.raises(outbox.CampaignInFlightError):
         outbox.claim_for_send(engine, spec)

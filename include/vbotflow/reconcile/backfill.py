@@ -79,11 +79,11 @@ def backfill_missing(engine: Engine, fetch: HistoryFetcher, date_from: date, dat
                      page_size: int = 100, max_pages: int = 10, now: datetime | None = None) -> int:
     """Ask the history API about every missing contact; returns the attempts added."""
     now = now or datetime.now(UTC)
-    added = 0
+    rows: list[dict[str, Any]] = []
     for contact in missing_contacts(engine, date_from, date_to):
         sent_at = contact["sent_at"]
         sent_at = sent_at if sent_at is None or sent_at.tzinfo else sent_at.replace(tzinfo=UTC)
-        rows = []
+        found = 0
         for page in range(1, max_pages + 1):
             answer = fetch(contact["phone"], page, page_size)
             records = answer.get("data") or []
@@ -91,11 +91,11 @@ def backfill_missing(engine: Engine, fetch: HistoryFetcher, date_from: date, dat
                 attempt = attempt_from_record(record, contact["vbot_campaign_id"], contact["phone"], sent_at, now)
                 if attempt:
                     rows.append(attempt)
+                    found += 1
             if len(records) < page_size:
                 break
-        with engine.begin() as conn:
-            new = insert_ignoring_duplicates(conn, call_attempt, rows)
-        added += new
-        log.info("History API: %d attempt(s) found for %s in campaign %s", new, mask_phone(contact["phone"]),
+        log.info("History API: %d call(s) found for %s in campaign %s", found, mask_phone(contact["phone"]),
                  contact["vbot_campaign_id"])
-    return added
+    # One insert for all contacts: counting call_attempt around each contact's insert would scan it per contact.
+    with engine.begin() as conn:
+        return insert_ignoring_duplicates(conn, call_attempt, rows)

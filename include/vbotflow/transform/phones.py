@@ -40,8 +40,8 @@ OLD_TO_NEW_PREFIX: dict[str, str] = {
 
 # What a phone field may contain besides digits. Letters or other symbols mean it is not a number
 # (or a note typed into the phone column), and guessing would call a stranger.
-ALLOWED_TEXT = re.compile(r"^[\d\s.\-()+/]*$")
-_ALLOWED_PATTERN = r"^[\d\s.\-()+/]*$"
+_ALLOWED_PATTERN = r"^[\d\s.\-()+/]*$"  # the same pattern serves Arrow (RE2) and Python's re
+ALLOWED_TEXT = re.compile(_ALLOWED_PATTERN)
 NATIONAL_LENGTH = 9
 PREFIX_DIGITS = 4
 
