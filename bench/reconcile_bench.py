@@ -28,7 +28,7 @@ from vbotflow.reconcile.attempts import parse_new_events
 from vbotflow.reconcile.outcomes import refresh_outcomes
 from vbotflow.store import db
 from vbotflow.store.tables import contact_outcome
-from vbotflow.vbot_api import STATUS_CLASSES
+from vbotflow.vbot.status import STATUS_CLASSES
 
 DAY = date(2026, 11, 26)
 SENT = datetime(2026, 11, 26, 1, 0, tzinfo=UTC)
@@ -44,13 +44,13 @@ def load(url: str, events: int, per_campaign: int, seed: int) -> None:
     raw = engine.raw_connection()
     cur = raw.cursor()
     now = datetime.now(UTC)
-    with cur.copy("COPY campaign_run (run_key, config_name, logical_date, chunk_number, template_id, campaign_name, "
+    with cur.copy("COPY campaign_run (run_key, config_name, run_date, chunk_number, template_id, campaign_name, "
                   "phone_count, payload_sha256, state, vbot_campaign_id, attempts, created_at, updated_at, sent_at) "
                   "FROM STDIN") as copy:
         for c in range(campaigns):
             copy.write_row((f"bench/{DAY}/{c:05d}", "bench", DAY, c, 1, f"bench_{c}", per_campaign, "0" * 64,
                             "created", 10_000 + c, 1, now, now, SENT))
-    with cur.copy("COPY campaign_contact (run_key, config_name, logical_date, chunk_number, crm_contact_id, phone, "
+    with cur.copy("COPY campaign_contact (run_key, config_name, run_date, chunk_number, crm_contact_id, phone, "
                   "fields_json, created_at) FROM STDIN") as copy:
         for i in range(contacts):
             c = i % campaigns

@@ -19,10 +19,10 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from vbotflow.campaigns import load_config
-from vbotflow.crm_seed import MOBILE_PREFIXES, UNUSABLE_PHONES, messy_phone
-from vbotflow.transform.contacts import transform
-from vbotflow.transform.phones import normalise_phone_slow, normalise_phones
+from vbotflow.campaigns.config import load_config
+from vbotflow.campaigns.phones import normalise_phone_slow, normalise_phones
+from vbotflow.campaigns.transform import transform
+from vbotflow_dev.demo_crm import MOBILE_PREFIXES, UNUSABLE_PHONES, messy_phone
 
 
 def crm_rows(n: int, seed: int) -> pd.DataFrame:

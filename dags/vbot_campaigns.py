@@ -13,7 +13,7 @@ from airflow.sdk import CronTriggerTimetable, Param, TriggerRule, dag, get_curre
 
 from vbot_provider.assets import CAMPAIGNS_CREATED
 from vbot_provider.operators.window import CallingWindowSensor
-from vbotflow.campaigns import CampaignConfig, load_configs
+from vbotflow.campaigns.config import CampaignConfig, load_configs
 
 DOC = """
 ### {name}: {description}
@@ -43,7 +43,7 @@ An `ambiguous` campaign run fails its task with the command that resolves it:
 def _run_date(params: dict[str, Any], context: dict[str, Any]) -> Any:
     from datetime import date
 
-    from vbotflow.calling_window import run_date_in_vietnam
+    from vbotflow.vbot.timestamps import run_date_in_vietnam
 
     if params.get("run_date"):
         return date.fromisoformat(str(params["run_date"]))
@@ -90,8 +90,8 @@ def build_dag(config: CampaignConfig) -> Any:
 
             from vbot_provider.connections import integration_db_url, url_from_connection
             from vbot_provider.hooks.vbot import VBotHook
-            from vbotflow.daily_run import build_daily_list
-            from vbotflow.outbox import PayloadChangedError
+            from vbotflow.campaigns.build import build_daily_list
+            from vbotflow.campaigns.outbox import PayloadChangedError
             from vbotflow.settings import var_dir
             from vbotflow.store.db import make_engine
 
@@ -122,7 +122,7 @@ def build_dag(config: CampaignConfig) -> Any:
             from vbot_provider.hooks.vbot import VBotHook
             from vbot_provider.operators.vbot import create_campaign_once
             from vbot_provider.operators.window import fail_unless_window_open
-            from vbotflow.daily_list import chunk_contacts
+            from vbotflow.campaigns.list_store import chunk_contacts
             from vbotflow.store.db import make_engine
 
             get_current_context()["campaign_name"] = chunk["campaign_name"]  # type: ignore[typeddict-unknown-key]
@@ -131,7 +131,7 @@ def build_dag(config: CampaignConfig) -> Any:
             db = make_engine(integration_db_url())
             try:
                 return create_campaign_once(
-                    hook=VBotHook(), engine=db, config_name=config.name, logical_date=run_date,
+                    hook=VBotHook(), engine=db, config_name=config.name, run_date=run_date,
                     chunk_number=chunk["chunk_number"], template_id=config.template_id,
                     campaign_name=chunk["campaign_name"], contacts=chunk_contacts(db, chunk["run_key"]),
                     group_code=config.group_code,
@@ -145,7 +145,7 @@ def build_dag(config: CampaignConfig) -> Any:
             import logging
 
             from vbot_provider.connections import integration_db_url
-            from vbotflow.daily_list import day_summary
+            from vbotflow.campaigns.list_store import day_summary
             from vbotflow.store.db import make_engine
 
             log = logging.getLogger("vbotflow.summary")

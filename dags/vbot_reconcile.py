@@ -36,7 +36,7 @@ Vietnam), `dry_run` (compute outcomes and the report; no CRM write-back, no supp
 
 
 def _range(params: dict[str, Any]) -> tuple[date, date]:
-    from vbotflow.calling_window import VIETNAM
+    from vbotflow.vbot.timestamps import VIETNAM
 
     today = datetime.now(VIETNAM).date()
     date_from = date.fromisoformat(params["date_from"]) if params.get("date_from") else today - timedelta(days=1)

@@ -33,7 +33,7 @@ def _require(name: str) -> str:
 def connections(simulator: bool) -> dict[str, dict[str, object]]:
     env = dict(os.environ)
     if simulator:
-        from vbotflow.simulator.config import load_config
+        from vbotflow_dev.simulator.config import load_config
 
         demo = load_config()  # the simulator's own default account: one source for id, token, group
         # Replaced, not defaulted: a developer's real VBot settings in the shell must not leak in.

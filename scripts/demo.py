@@ -85,7 +85,7 @@ def demo_configs() -> list[str]:
     """
     import yaml
 
-    from vbotflow.campaigns import CAMPAIGNS_DIR
+    from vbotflow.campaigns.config import CAMPAIGNS_DIR
 
     target = VAR / "campaigns"
     target.mkdir(parents=True)
@@ -107,9 +107,9 @@ def main() -> int:
     token = secrets.token_urlsafe(24)
     processes: list[subprocess.Popen] = []
     try:
-        from vbotflow.calling_window import VIETNAM
-        from vbotflow.crm_seed import seed_crm
         from vbotflow.store import db
+        from vbotflow.vbot.timestamps import VIETNAM
+        from vbotflow_dev.demo_crm import seed_crm
 
         today = datetime.now(VIETNAM).date()
         step(f"demo folder {VAR}")
@@ -188,7 +188,7 @@ def main() -> int:
 
 
 def print_summary(db_url: str, day, report: dict) -> None:  # noqa: ANN001
-    from vbotflow.demo_summary import demo_summary
+    from vbotflow_dev.demo_summary import demo_summary
 
     summary = demo_summary(db_url, day)
     print()

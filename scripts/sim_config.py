@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from vbotflow.simulator.config import DEFAULT_CONFIG_PATH, load_config
+from vbotflow_dev.simulator.config import DEFAULT_CONFIG_PATH, load_config
 
 # The receiver's token header (vbotflow.receiver.auth.TOKEN_HEADER); a header, unlike ?token=,
 # never shows in access logs.

@@ -16,11 +16,11 @@ import requests
 import yaml
 
 from tests.integration.sim_http import GROUP_CODE, STATIC_TOKEN, VBOT_ID, fast_config
-from vbotflow.calling_window import VIETNAM
-from vbotflow.campaigns import CAMPAIGNS_DIR
-from vbotflow.crm_seed import crm_metadata, seed_crm
-from vbotflow.simulator.server import run_simulator_in_thread
+from vbotflow.campaigns.config import CAMPAIGNS_DIR
 from vbotflow.store.db import make_engine
+from vbotflow.vbot.timestamps import VIETNAM
+from vbotflow_dev.demo_crm import crm_metadata, seed_crm
+from vbotflow_dev.simulator.server import run_simulator_in_thread
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import requests
 
-from vbotflow.simulator import SimConfig, default_config
+from vbotflow_dev.simulator import SimConfig, default_config
 
 STATIC_TOKEN = "sim-static-token"
 AUTH = {"Authorization": f"Bearer {STATIC_TOKEN}"}
@@ -48,7 +48,7 @@ def payment_contacts(phones: Sequence[str], number_call: int | None = None) -> l
 
 def create_body(phones: Sequence[str], *, number_call: int | None = None, name: str = "nhac_no_1",
                 template_id: int = PAYMENT_REMINDER) -> dict[str, Any]:
-    from vbotflow.vbot_api import build_create_body
+    from vbotflow.vbot.api import build_create_body
 
     return build_create_body(vbot_id=VBOT_ID, group_code=GROUP_CODE, template_id=template_id, name=name,
                              contacts=payment_contacts(phones, number_call))

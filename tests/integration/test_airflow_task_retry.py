@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pytest_httpserver import HTTPServer
 
-from vbotflow import outbox
+from vbotflow.campaigns import outbox
 from vbotflow.store.db import make_engine
 
 CREATE = "/api/campaign/create"

@@ -9,9 +9,9 @@ import pytest
 import sqlalchemy as sa
 
 from tests.integration.campaign_env import campaign_env, write_test_config
-from vbotflow.crm_seed import customers
 from vbotflow.store.db import make_engine
 from vbotflow.store.tables import campaign_contact, campaign_run, rejected_contact, suppression
+from vbotflow_dev.demo_crm import customers
 
 pytestmark = pytest.mark.airflow
 
@@ -144,7 +144,7 @@ def test_limit_caps_the_rows_extracted(airflow_db, db_url, monkeypatch, tmp_path
 
 def test_a_rerun_after_the_crm_changed_fails_loudly_and_sends_nothing(airflow_db, db_url, monkeypatch,
                                                                      tmp_path) -> None:
-    from vbotflow.crm_seed import invoices
+    from vbotflow_dev.demo_crm import invoices
 
     with campaign_env(monkeypatch, tmp_path, db_url) as env:
         write_test_config(env.campaigns_dir, "payment_reminder")

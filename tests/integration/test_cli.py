@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from vbotflow import outbox
+from vbotflow.campaigns import outbox
 from vbotflow.store import db
 
 VBOTFLOW = str(Path(sys.executable).with_name("vbotflow"))

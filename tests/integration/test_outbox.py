@@ -15,7 +15,7 @@ from tests.integration.vbot_http import set_vbot_connection
 from vbot_provider.exceptions import VBotTransientError
 from vbot_provider.hooks.vbot import VBotHook
 from vbot_provider.operators.vbot import create_campaign_once
-from vbotflow import outbox
+from vbotflow.campaigns import outbox
 from vbotflow.store.tables import campaign_run
 
 CREATE = "/api/campaign/create"
@@ -30,7 +30,7 @@ def hook(monkeypatch, vbot) -> VBotHook:
 
 
 def _create(hook, engine, contacts=CONTACTS, chunk=1) -> int:
-    return create_campaign_once(hook=hook, engine=engine, config_name="nhac_no", logical_date=DAY,
+    return create_campaign_once(hook=hook, engine=engine, config_name="nhac_no", run_date=DAY,
                                 chunk_number=chunk, template_id=2932, campaign_name=f"nhac_no_20261126_{chunk}",
                                 contacts=contacts)
 
@@ -108,7 +108,7 @@ def test_permanent_error_fails_the_task_without_airflow_retries(hook, engine, vb
 
 def test_a_run_left_sending_by_a_dead_worker_is_not_resent(hook, engine, vbot) -> None:
     body = hook.build_create_body(2932, "nhac_no_20261126_1", CONTACTS)
-    from vbotflow.vbot_api import payload_sha256
+    from vbotflow.vbot.api import payload_sha256
 
     spec = outbox.ChunkSpec("nhac_no", DAY, 1, 2932, "nhac_no_20261126_1", 2, payload_sha256(body))
     assert outbox.claim_for_send(engine, spec) is None  # the dead worker took it, then died

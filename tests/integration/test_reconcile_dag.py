@@ -9,11 +9,11 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from vbotflow import outbox
-from vbotflow.crm_seed import crm_metadata, vbot_call_outcome
+from vbotflow.campaigns import outbox
 from vbotflow.receiver.app import create_app
 from vbotflow.store.db import make_engine
 from vbotflow.store.tables import call_attempt, campaign_contact, campaign_run, contact_outcome, kpi_daily, suppression
+from vbotflow_dev.demo_crm import crm_metadata, vbot_call_outcome
 
 pytestmark = pytest.mark.airflow
 DAY = date(2026, 11, 26)
@@ -55,7 +55,7 @@ def _seed_campaigns(engine) -> None:
             conn.execute(campaign_run.insert().values(**{**outbox.new_row(spec, "created", now), "sent_at": SENT_AT,
                                                          "vbot_campaign_id": campaign}))
             conn.execute(campaign_contact.insert(), [
-                {"run_key": spec.run_key, "config_name": "payment_reminder", "logical_date": DAY,
+                {"run_key": spec.run_key, "config_name": "payment_reminder", "run_date": DAY,
                  "chunk_number": chunk, "crm_contact_id": crm_id, "phone": phone,
                  "fields_json": json.dumps({"phone": phone}), "created_at": SENT_AT}
                 for crm_id, phone in contacts.items()])

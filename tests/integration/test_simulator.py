@@ -29,7 +29,7 @@ from tests.integration.sim_http import (
     sim_get,
     wait_idle,
 )
-from vbotflow.simulator import run_simulator_in_thread
+from vbotflow_dev.simulator import run_simulator_in_thread
 
 HOOK = "/vbot/webhook"
 MIXED = [VIETTEL, VINAPHONE, MOBIFONE, VIETNAMOBILE, ITEL, GMOBILE, NO_CARRIER]

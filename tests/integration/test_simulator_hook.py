@@ -18,7 +18,7 @@ from tests.integration.sim_http import (
 from tests.integration.vbot_http import set_vbot_connection
 from vbot_provider.exceptions import VBotAmbiguousError, VBotPermanentError, VBotTransientError
 from vbot_provider.hooks.vbot import VBotHook
-from vbotflow.simulator import run_simulator_in_thread
+from vbotflow_dev.simulator import run_simulator_in_thread
 
 
 @pytest.fixture(scope="module")

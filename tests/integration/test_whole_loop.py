@@ -12,11 +12,11 @@ import sqlalchemy as sa
 
 from tests.integration.campaign_env import campaign_env, write_test_config
 from tests.integration.receiver_support import werkzeug_server
-from vbotflow.campaigns import load_config
-from vbotflow.daily_run import build_daily_list
+from vbotflow.campaigns.build import build_daily_list
+from vbotflow.campaigns.config import load_config
 from vbotflow.store.db import make_engine
 from vbotflow.store.tables import call_attempt, contact_outcome, kpi_daily
-from vbotflow.vbot_api import build_create_body
+from vbotflow.vbot.api import build_create_body
 
 pytestmark = pytest.mark.airflow
 TOKEN = "loop-token-7c1d"

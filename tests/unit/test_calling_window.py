@@ -8,7 +8,8 @@ from datetime import UTC, date, datetime, time
 import pendulum
 import pytest
 
-from vbotflow.calling_window import VIETNAM, run_date_in_vietnam, window_state
+from vbotflow.campaigns.window import window_state
+from vbotflow.vbot.timestamps import VIETNAM, run_date_in_vietnam
 
 
 @pytest.mark.parametrize(("moment", "expected"), [

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from vbotflow.campaigns import ConfigError, load_config, load_configs
+from vbotflow.campaigns.config import ConfigError, load_config, load_configs
 
 VALID = {
     "name": "nhac_no",

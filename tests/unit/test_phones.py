@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vbotflow.transform.phones import (
+from vbotflow.campaigns.phones import (
     INVALID_PHONE,
     MISSING_PHONE,
     NOT_MOBILE,

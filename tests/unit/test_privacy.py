@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from vbotflow.privacy import mask_phone, mask_phones_in_text
+from vbotflow.privacy.masking import mask_phone, mask_phones_in_text
 
 
 @pytest.mark.parametrize(

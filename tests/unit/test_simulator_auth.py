@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from vbotflow.simulator.auth import GrantError, TokenStore
-from vbotflow.simulator.config import Accounts
+from vbotflow_dev.simulator.auth import GrantError, TokenStore
+from vbotflow_dev.simulator.config import Accounts
 
 
 class _Clock:

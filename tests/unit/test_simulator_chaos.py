@@ -7,10 +7,10 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from vbotflow.simulator.chaos import AUTOCALL, CALL_HISTORY, plan_deliveries
-from vbotflow.simulator.config import Chaos, Dialing
-from vbotflow.simulator.records import VIETNAM, CallRecord
-from vbotflow.simulator.schedule import plan_campaign
+from vbotflow_dev.simulator.chaos import AUTOCALL, CALL_HISTORY, plan_deliveries
+from vbotflow_dev.simulator.config import Chaos, Dialing
+from vbotflow_dev.simulator.records import VIETNAM, CallRecord
+from vbotflow_dev.simulator.schedule import plan_campaign
 
 SEED, CAMPAIGN = 11, 4
 START = datetime(2026, 11, 26, 8, 0, tzinfo=VIETNAM)

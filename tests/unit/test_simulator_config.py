@@ -7,9 +7,9 @@ from datetime import datetime
 
 import pytest
 
-from vbotflow.cli import build_parser
-from vbotflow.simulator import default_config, load_config
-from vbotflow.simulator.commands import config_from_args
+from vbotflow.cli.main import build_parser
+from vbotflow_dev.simulator import default_config, load_config
+from vbotflow_dev.simulator.commands import config_from_args
 
 
 def test_the_default_config_is_the_demo_account_with_both_templates() -> None:
@@ -51,7 +51,7 @@ def test_command_line_options_override_the_file() -> None:
         "--duplicate-rate", "0.1", "--history-batch-size", "5", "--webhook-header", "X-Token: abc",
         "--token-expires-in", "60", "--account-status", "low_balance"])
     config = config_from_args(args)
-    assert args.handler.__module__ == "vbotflow.simulator.commands"
+    assert args.handler.__module__ == "vbotflow_dev.simulator.commands"
     assert (config.seed, config.dialing.time_scale, config.dialing.start_at) == (4, 3600.0, datetime(2026, 11, 26, 8))
     assert (config.faults.http_500_rate, config.faults.hang_seconds, config.faults.error_400_rate) == (0.25, 3.0, 0.0)
     assert (config.chaos.duplicate_rate, config.delivery.history_batch_size) == (0.1, 5)
@@ -64,7 +64,8 @@ def test_the_simulator_imports_no_airflow() -> None:
     import subprocess
     import sys
 
-    code = ("import sys, vbotflow.simulator, vbotflow.simulator.commands, vbotflow.cli; vbotflow.cli.build_parser(); "
+    code = ("import sys, vbotflow_dev.simulator, vbotflow_dev.simulator.commands, vbotflow.cli.main; "
+            "vbotflow.cli.main.build_parser(); "
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('airflow', 'vbot_provider')))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert done.stdout.strip() == "[]"

@@ -6,10 +6,10 @@ from collections import Counter
 
 import pytest
 
-from vbotflow.simulator.carriers import carrier_of
-from vbotflow.simulator.config import Dialing
-from vbotflow.simulator.outcomes import RETRIED_STATUSES, UNLISTED_STATUSES, decide_outcome
-from vbotflow.simulator.schedule import plan_campaign
+from vbotflow_dev.simulator.carriers import carrier_of
+from vbotflow_dev.simulator.config import Dialing
+from vbotflow_dev.simulator.outcomes import RETRIED_STATUSES, UNLISTED_STATUSES, decide_outcome
+from vbotflow_dev.simulator.schedule import plan_campaign
 
 DIALING = Dialing()
 PHONES = [f"09{n:08d}" for n in range(11_000_000, 11_000_400)]  # 400 Vinaphone numbers (091...)

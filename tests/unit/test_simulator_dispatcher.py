@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from vbotflow.simulator.dispatcher import Dispatcher
+from vbotflow_dev.simulator.dispatcher import Dispatcher
 
 
 def test_jobs_run_in_due_order_then_scheduling_order_and_may_ask_to_run_again() -> None:

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from vbotflow.simulator import default_config
-from vbotflow.simulator.validation import InvalidCampaign, parse_create_body
+from vbotflow_dev.simulator import default_config
+from vbotflow_dev.simulator.validation import InvalidCampaign, parse_create_body
 
 CONFIG = default_config()
 

@@ -13,8 +13,8 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vbotflow.campaigns import load_config
-from vbotflow.transform.contacts import ExtractError, _nfc, transform, vbot_contacts
+from vbotflow.campaigns.config import load_config
+from vbotflow.campaigns.transform import ExtractError, _nfc, transform, vbot_contacts
 
 
 @pytest.fixture

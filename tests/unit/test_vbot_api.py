@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from vbotflow.vbot_api import build_create_body, canonical_json, contact_fields, parse_create_response, payload_sha256
+from vbotflow.vbot.api import build_create_body, canonical_json, contact_fields, parse_create_response, payload_sha256
 
 
 def test_contact_fields_put_known_keys_first_then_custom_sorted_and_stringify_values() -> None:

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from vbotflow.vbot_time import parse_vbot_time
+from vbotflow.vbot.timestamps import parse_vbot_time
 
 
 @pytest.mark.parametrize(

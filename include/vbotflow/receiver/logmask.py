@@ -6,7 +6,7 @@ import logging
 import re
 import traceback
 
-from vbotflow.privacy import mask_phones_in_text
+from vbotflow.privacy.masking import mask_phones_in_text
 
 _TOKEN_IN_URL = re.compile(r"((?:^|[?&;\s])token=)[^&;\s\"]*", re.IGNORECASE)
 

@@ -15,9 +15,8 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from vbotflow.vbot_time import parse_vbot_time
+from vbotflow.vbot.timestamps import parse_vbot_time
 
-ENDPOINT_KINDS = ("autocall", "call_history", "auto")  # "auto": recognise the kind by the keys
 AUTOCALL_REQUIRED = ("campaign_id", "phone", "create_at", "status")
 MAX_PHONE_DIGITS = 32
 MAX_BIGINT = 2**63 - 1

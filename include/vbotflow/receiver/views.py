@@ -12,7 +12,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
-from vbotflow.privacy import mask_phone
+from vbotflow.privacy.masking import mask_phone
 from vbotflow.receiver import auth, store
 from vbotflow.receiver.delivery import Delivery
 from vbotflow.receiver.logmask import log_failure

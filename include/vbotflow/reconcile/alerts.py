@@ -8,9 +8,9 @@ from datetime import date
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from vbotflow.calling_window import vietnam_days_in_utc
 from vbotflow.store.tables import call_attempt, campaign_run, contact_outcome, rejected_contact
-from vbotflow.vbot_api import ACCOUNT_ALERT_CODES, STATUS_NAMES
+from vbotflow.vbot.status import ACCOUNT_ALERT_CODES, STATUS_NAMES
+from vbotflow.vbot.timestamps import vietnam_days_in_utc
 
 
 @dataclass(frozen=True)
@@ -41,18 +41,18 @@ def rate_alerts(engine: Engine, date_from: date, date_to: date, *, max_reject_ra
     alerts: list[Alert] = []
     with engine.connect() as conn:
         sent = {(c, d): n for c, d, n in conn.execute(
-            sa.select(run.c.config_name, run.c.logical_date, sa.func.sum(run.c.phone_count))
-            .where(run.c.logical_date >= date_from, run.c.logical_date <= date_to)
-            .group_by(run.c.config_name, run.c.logical_date))}
+            sa.select(run.c.config_name, run.c.run_date, sa.func.sum(run.c.phone_count))
+            .where(run.c.run_date >= date_from, run.c.run_date <= date_to)
+            .group_by(run.c.config_name, run.c.run_date))}
         rejected = {(c, d): n for c, d, n in conn.execute(
-            sa.select(rj.c.config_name, rj.c.logical_date, sa.func.count())
-            .where(rj.c.logical_date >= date_from, rj.c.logical_date <= date_to)
-            .group_by(rj.c.config_name, rj.c.logical_date))}
+            sa.select(rj.c.config_name, rj.c.run_date, sa.func.count())
+            .where(rj.c.run_date >= date_from, rj.c.run_date <= date_to)
+            .group_by(rj.c.config_name, rj.c.run_date))}
         outcomes = conn.execute(
-            sa.select(co.c.config_name, co.c.logical_date, sa.func.count(),
+            sa.select(co.c.config_name, co.c.run_date, sa.func.count(),
                       sa.func.sum(sa.case((co.c.outcome == "missing", 1), else_=0)))
-            .where(co.c.logical_date >= date_from, co.c.logical_date <= date_to)
-            .group_by(co.c.config_name, co.c.logical_date)).all()
+            .where(co.c.run_date >= date_from, co.c.run_date <= date_to)
+            .group_by(co.c.config_name, co.c.run_date)).all()
     for key in sorted(set(sent) | set(rejected)):
         total = int(sent.get(key) or 0) + int(rejected.get(key) or 0)
         rate = int(rejected.get(key) or 0) / total if total else 0.0

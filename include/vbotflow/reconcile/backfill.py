@@ -12,11 +12,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from vbotflow.privacy import mask_phone
+from vbotflow.privacy.masking import mask_phone
 from vbotflow.store.tables import call_attempt, campaign_run, contact_outcome
 from vbotflow.store.upsert import insert_ignoring_duplicates
-from vbotflow.vbot_api import DISPOSITION_STATUS, STATUS_CLASSES, status_class
-from vbotflow.vbot_time import parse_vbot_time
+from vbotflow.vbot.status import DISPOSITION_STATUS, STATUS_CLASSES, status_class
+from vbotflow.vbot.timestamps import parse_vbot_time
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ def missing_contacts(engine: Engine, date_from: date, date_to: date) -> list[dic
     co, run = contact_outcome, campaign_run
     query = (sa.select(co.c.vbot_campaign_id, co.c.phone, run.c.sent_at)
              .join(run, run.c.run_key == co.c.run_key)
-             .where(co.c.outcome == "missing", co.c.logical_date >= date_from, co.c.logical_date <= date_to)
+             .where(co.c.outcome == "missing", co.c.run_date >= date_from, co.c.run_date <= date_to)
              .order_by(co.c.vbot_campaign_id, co.c.phone))
     with engine.connect() as conn:
         return [dict(r) for r in conn.execute(query).mappings()]

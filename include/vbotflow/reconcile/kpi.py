@@ -12,8 +12,9 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from vbotflow.store.money import hundredths
 from vbotflow.store.tables import contact_outcome, kpi_daily, rejected_contact
-from vbotflow.vbot_api import OUTCOME_CLASSES
+from vbotflow.vbot.status import OUTCOME_CLASSES
 
 COUNTED = ("not_reached", "bad_number", "routing", "account", "vbot_error", "unknown", "missing", "pending")
 
@@ -25,33 +26,33 @@ def refresh_kpis(engine: Engine, date_from: date, date_to: date, now: datetime |
     counts = [sa.func.sum(sa.case((co.c.outcome == name, 1), else_=0)).label(name) for name in COUNTED]
     query = (
         sa.select(
-            co.c.logical_date, co.c.config_name, sa.func.count().label("contacts"),
+            co.c.run_date, co.c.config_name, sa.func.count().label("contacts"),
             sa.func.sum(sa.case((co.c.attempts > 0, 1), else_=0)).label("called"),
             sa.func.sum(sa.case((co.c.is_answered, 1), else_=0)).label("answered"),
             sa.func.sum(sa.case((co.c.is_answered, co.c.talk_seconds), else_=0)).label("talk"),
-            sa.func.sum(sa.cast(sa.func.round(co.c.total_cost * 100), sa.BigInteger)).label("cost_h"),
+            sa.func.sum(hundredths(co.c.total_cost)).label("cost_h"),
             *counts,
         )
-        .where(co.c.logical_date >= date_from, co.c.logical_date <= date_to)
-        .group_by(co.c.logical_date, co.c.config_name)
+        .where(co.c.run_date >= date_from, co.c.run_date <= date_to)
+        .group_by(co.c.run_date, co.c.config_name)
     )
     with engine.begin() as conn:
         rejected = {(d, c): n for d, c, n in conn.execute(
-            sa.select(rj.c.logical_date, rj.c.config_name, sa.func.count())
-            .where(rj.c.logical_date >= date_from, rj.c.logical_date <= date_to)
-            .group_by(rj.c.logical_date, rj.c.config_name))}
+            sa.select(rj.c.run_date, rj.c.config_name, sa.func.count())
+            .where(rj.c.run_date >= date_from, rj.c.run_date <= date_to)
+            .group_by(rj.c.run_date, rj.c.config_name))}
         rows = []
         for r in conn.execute(query).mappings():
             answered, called = int(r["answered"] or 0), int(r["called"] or 0)
             rows.append({
-                "report_date": r["logical_date"], "config_name": r["config_name"],
+                "report_date": r["run_date"], "config_name": r["config_name"],
                 "contacts": int(r["contacts"]), "called": called, "answered": answered,
                 "answer_rate": (Decimal(answered) / Decimal(called)).quantize(Decimal("0.0001")) if called else None,
                 "avg_talk_seconds": (Decimal(int(r["talk"] or 0)) / Decimal(answered)).quantize(Decimal("0.01"))
                 if answered else None,
                 "total_cost": Decimal(int(r["cost_h"] or 0)) / 100,
                 **{name: int(r[name] or 0) for name in COUNTED},
-                "rejected": int(rejected.get((r["logical_date"], r["config_name"]), 0)),
+                "rejected": int(rejected.get((r["run_date"], r["config_name"]), 0)),
                 "updated_at": now,
             })
         conn.execute(kpi_daily.delete().where(kpi_daily.c.report_date >= date_from,

@@ -14,10 +14,10 @@ from datetime import UTC, date, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from vbotflow.calling_window import vietnam_days_in_utc
-from vbotflow.reconcile.sql import hundredths
+from vbotflow.store.money import hundredths
 from vbotflow.store.tables import call_attempt, campaign_contact, campaign_run, contact_outcome
-from vbotflow.vbot_api import ANSWERED
+from vbotflow.vbot.status import ANSWERED
+from vbotflow.vbot.timestamps import vietnam_days_in_utc
 
 DEFAULT_MISSING_AFTER_HOURS = 24
 
@@ -27,7 +27,7 @@ def refresh_outcomes(engine: Engine, date_from: date, date_to: date, *,
     """Rebuild the outcomes of the campaign runs dated ``date_from``..``date_to``; returns the row count."""
     now = now or datetime.now(UTC)
     cc, run, a = campaign_contact, campaign_run, call_attempt
-    in_range = sa.and_(run.c.logical_date >= date_from, run.c.logical_date <= date_to, run.c.state == "created")
+    in_range = sa.and_(run.c.run_date >= date_from, run.c.run_date <= date_to, run.c.state == "created")
     campaigns = sa.select(run.c.vbot_campaign_id).where(in_range)
 
     answered = sa.case((a.c.status_code == ANSWERED, 1), else_=0)
@@ -67,7 +67,7 @@ def refresh_outcomes(engine: Engine, date_from: date, date_to: date, *,
     service_h = sa.func.coalesce(totals.c.service_h, 0)
     select = (
         sa.select(
-            cc.c.campaign_contact_id, cc.c.run_key, cc.c.config_name, cc.c.logical_date, cc.c.crm_contact_id,
+            cc.c.campaign_contact_id, cc.c.run_key, cc.c.config_name, cc.c.run_date, cc.c.crm_contact_id,
             cc.c.phone, run.c.vbot_campaign_id, outcome,
             sa.case((is_answered, ANSWERED), else_=ranked.c.status_code),
             sa.func.coalesce(totals.c.attempts, 0), totals.c.first_called_at, totals.c.last_called_at,
@@ -82,17 +82,17 @@ def refresh_outcomes(engine: Engine, date_from: date, date_to: date, *,
                                    ranked.c.phone == cc.c.phone, ranked.c.rn == 1))
         .where(in_range)
     )
-    columns = ["campaign_contact_id", "run_key", "config_name", "logical_date", "crm_contact_id", "phone",
+    columns = ["campaign_contact_id", "run_key", "config_name", "run_date", "crm_contact_id", "phone",
                "vbot_campaign_id", "outcome", "final_status_code", "attempts", "first_called_at", "last_called_at",
                "talk_seconds", "postage", "service_charge", "total_cost", "is_answered", "updated_at"]
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(sa.text("SET LOCAL work_mem = '64MB'"))  # the ranking sorts in memory, not on disk
-        conn.execute(contact_outcome.delete().where(contact_outcome.c.logical_date >= date_from,
-                                                    contact_outcome.c.logical_date <= date_to))
+        conn.execute(contact_outcome.delete().where(contact_outcome.c.run_date >= date_from,
+                                                    contact_outcome.c.run_date <= date_to))
         conn.execute(contact_outcome.insert().from_select(columns, select))
         return conn.execute(sa.select(sa.func.count()).select_from(contact_outcome).where(
-            contact_outcome.c.logical_date >= date_from, contact_outcome.c.logical_date <= date_to)).scalar_one()
+            contact_outcome.c.run_date >= date_from, contact_outcome.c.run_date <= date_to)).scalar_one()
 
 
 def orphan_attempts(engine: Engine, date_from: date, date_to: date) -> list[dict]:

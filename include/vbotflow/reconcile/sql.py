@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
-from vbotflow.vbot_api import STATUS_CLASSES, UNKNOWN_CLASS
+from vbotflow.vbot.status import STATUS_CLASSES, UNKNOWN_CLASS
 
 
 def status_class_case(code: ColumnElement) -> ColumnElement:
@@ -22,8 +22,3 @@ def domestic_phone(digits: ColumnElement) -> ColumnElement:
         (length == 9, sa.literal("0") + digits),
         else_=digits,
     )
-
-
-def hundredths(money: ColumnElement) -> ColumnElement:
-    """Money as integer hundredths of a đồng: sums stay exact even where NUMERIC is a float (SQLite)."""
-    return sa.cast(sa.func.round(money * 100), sa.BigInteger)

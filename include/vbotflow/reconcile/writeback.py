@@ -40,14 +40,14 @@ def write_back(db_engine: Engine, crm_engine: Engine, date_from: date, date_to: 
     if missing:
         raise ValueError(f"CRM table {table_name!r} lacks column(s) {', '.join(missing)}")
     co = contact_outcome
-    query = sa.select(co.c.crm_contact_id, co.c.logical_date, co.c.config_name, co.c.outcome, co.c.is_answered,
+    query = sa.select(co.c.crm_contact_id, co.c.run_date, co.c.config_name, co.c.outcome, co.c.is_answered,
                       co.c.attempts, co.c.talk_seconds, co.c.total_cost, co.c.final_status_code,
-                      co.c.vbot_campaign_id).where(co.c.logical_date >= date_from, co.c.logical_date <= date_to)
+                      co.c.vbot_campaign_id).where(co.c.run_date >= date_from, co.c.run_date <= date_to)
     written = 0
     with db_engine.connect() as source, crm_engine.begin() as target:
         result = source.execute(query)
         while batch := result.fetchmany(BATCH):
-            rows = [{"contact_id": r.crm_contact_id, "call_date": r.logical_date, "campaign": r.config_name,
+            rows = [{"contact_id": r.crm_contact_id, "call_date": r.run_date, "campaign": r.config_name,
                      "outcome": r.outcome, "is_answered": bool(r.is_answered), "attempts": r.attempts,
                      "talk_seconds": r.talk_seconds, "total_cost": r.total_cost,
                      "final_status_code": r.final_status_code, "vbot_campaign_id": r.vbot_campaign_id,

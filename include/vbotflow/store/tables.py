@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from vbotflow.store.money import MONEY
+
 metadata = sa.MetaData(
     naming_convention={
         "ix": "ix_%(column_0_label)s",
@@ -22,7 +24,7 @@ campaign_run = sa.Table(
     metadata,
     sa.Column("run_key", sa.String(200), primary_key=True),
     sa.Column("config_name", sa.String(100), nullable=False),
-    sa.Column("logical_date", sa.Date, nullable=False),
+    sa.Column("run_date", sa.Date, nullable=False),
     sa.Column("chunk_number", sa.Integer, nullable=False),
     sa.Column("template_id", sa.BigInteger, nullable=False),
     sa.Column("campaign_name", sa.String(200), nullable=False),
@@ -37,10 +39,8 @@ campaign_run = sa.Table(
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("resolved_by", sa.String(200), nullable=True),
-    sa.CheckConstraint(
-        "state IN ('pending', 'sending', 'created', 'failed', 'ambiguous')", name="state_known"
-    ),
-    sa.UniqueConstraint("config_name", "logical_date", "chunk_number", name="uq_campaign_run_chunk"),
+    sa.CheckConstraint(f"state IN ({', '.join(repr(s) for s in CAMPAIGN_RUN_STATES)})", name="state_known"),
+    sa.UniqueConstraint("config_name", "run_date", "chunk_number", name="uq_campaign_run_chunk"),
     sa.Index("ix_campaign_run_state", "state"),
     sa.Index("ix_campaign_run_vbot_campaign_id", "vbot_campaign_id"),
 )
@@ -54,7 +54,7 @@ campaign_contact = sa.Table(
     sa.Column("run_key", sa.String(200), sa.ForeignKey("campaign_run.run_key", ondelete="CASCADE"),
               nullable=False),
     sa.Column("config_name", sa.String(100), nullable=False),
-    sa.Column("logical_date", sa.Date, nullable=False),
+    sa.Column("run_date", sa.Date, nullable=False),
     sa.Column("chunk_number", sa.Integer, nullable=False),
     sa.Column("crm_contact_id", sa.String(100), nullable=False),
     sa.Column("phone", sa.String(16), nullable=False),
@@ -62,7 +62,7 @@ campaign_contact = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.UniqueConstraint("run_key", "phone", name="uq_campaign_contact_run_phone"),
     sa.Index("ix_campaign_contact_phone_created", "phone", "created_at"),
-    sa.Index("ix_campaign_contact_config_date", "config_name", "logical_date"),
+    sa.Index("ix_campaign_contact_config_date", "config_name", "run_date"),
 )
 
 # One row per extracted CRM row that was not sent, with the reason.
@@ -72,14 +72,14 @@ rejected_contact = sa.Table(
     sa.Column("rejected_contact_id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True,
               autoincrement=True),
     sa.Column("config_name", sa.String(100), nullable=False),
-    sa.Column("logical_date", sa.Date, nullable=False),
+    sa.Column("run_date", sa.Date, nullable=False),
     sa.Column("crm_contact_id", sa.String(100), nullable=True),
     sa.Column("raw_phone", sa.String(64), nullable=True),
     sa.Column("phone", sa.String(16), nullable=True),
     sa.Column("reason", sa.String(40), nullable=False),
     sa.Column("detail", sa.Text, nullable=True),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Index("ix_rejected_contact_config_date", "config_name", "logical_date"),
+    sa.Index("ix_rejected_contact_config_date", "config_name", "run_date"),
 )
 
 # One row per phone number that must not be called (opt-out, DNC list, bad number).
@@ -94,8 +94,6 @@ suppression = sa.Table(
 )
 
 # --- The webhook landing zone (migration 0003) ---
-
-WEBHOOK_EVENT_KINDS = ("autocall", "call_history", "invalid")
 
 # One row per distinct delivery VBot POSTed to the receiver (raw staging): the exact body bytes as
 # received, plus typed columns parsed from it. ``dedupe_key`` is unique, so a delivery sent twice
@@ -160,8 +158,6 @@ webhook_call_record = sa.Table(
 )
 
 _ID = sa.BigInteger().with_variant(sa.Integer, "sqlite")
-# Money in VND with two decimals; sums are taken in integer hundredths so SQLite stays exact too.
-MONEY = sa.Numeric(16, 2)
 
 # One row per call attempt VBot reports (webhook or history API), deduplicated on its identity.
 call_attempt = sa.Table(
@@ -195,7 +191,7 @@ contact_outcome = sa.Table(
     sa.Column("campaign_contact_id", _ID, primary_key=True),
     sa.Column("run_key", sa.String(200), nullable=False),
     sa.Column("config_name", sa.String(100), nullable=False),
-    sa.Column("logical_date", sa.Date, nullable=False),
+    sa.Column("run_date", sa.Date, nullable=False),
     sa.Column("crm_contact_id", sa.String(100), nullable=False),
     sa.Column("phone", sa.String(16), nullable=False),
     sa.Column("vbot_campaign_id", sa.BigInteger, nullable=False),
@@ -210,7 +206,7 @@ contact_outcome = sa.Table(
     sa.Column("total_cost", MONEY, nullable=False),
     sa.Column("is_answered", sa.Boolean, nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Index("ix_contact_outcome_date_config", "logical_date", "config_name"),
+    sa.Index("ix_contact_outcome_date_config", "run_date", "config_name"),
     sa.Index("ix_contact_outcome_campaign_phone", "vbot_campaign_id", "phone"),
 )
 

@@ -25,8 +25,8 @@ from vbot_provider.exceptions import (
     VBotPermanentError,
     VBotTransientError,
 )
-from vbotflow.privacy import mask_phones_in_text
-from vbotflow.vbot_api import (
+from vbotflow.privacy.masking import mask_phones_in_text
+from vbotflow.vbot.api import (
     CREATE_CAMPAIGN_PATH,
     ERROR_GENERIC,
     ERROR_INVALID_PARAMETERS,

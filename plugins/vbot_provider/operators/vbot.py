@@ -17,8 +17,8 @@ from sqlalchemy.engine import Engine
 
 from vbot_provider.exceptions import VBotAmbiguousError, VBotError, VBotPermanentError
 from vbot_provider.hooks.vbot import VBotHook
-from vbotflow import outbox
-from vbotflow.vbot_api import payload_sha256
+from vbotflow.campaigns import outbox
+from vbotflow.vbot.api import payload_sha256
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ def create_campaign_once(
     hook: VBotHook,
     engine: Engine,
     config_name: str,
-    logical_date: date,
+    run_date: date,
     chunk_number: int,
     template_id: int,
     campaign_name: str,
@@ -39,7 +39,7 @@ def create_campaign_once(
     body = hook.build_create_body(template_id, campaign_name, contacts, group_code=group_code)
     spec = outbox.ChunkSpec(
         config_name=config_name,
-        logical_date=logical_date,
+        run_date=run_date,
         chunk_number=chunk_number,
         template_id=template_id,
         campaign_name=campaign_name,
@@ -85,10 +85,10 @@ class VBotCreateCampaignOperator(BaseOperator):
     :param template_id: VBot template campaign to copy
     :param campaign_name: name of the new campaign
     :param contacts: list of mappings of VBot keys to values
-    :param logical_date: the run's date (default: the DAG run's logical date, in UTC)
+    :param run_date: the run's date (default: the DAG run's logical date, in UTC)
     """
 
-    template_fields = ("config_name", "campaign_name", "contacts", "logical_date", "template_id")
+    template_fields = ("config_name", "campaign_name", "contacts", "run_date", "template_id")
 
     def __init__(
         self,
@@ -98,7 +98,7 @@ class VBotCreateCampaignOperator(BaseOperator):
         template_id: int | str,
         campaign_name: str,
         contacts: Sequence[Mapping[str, object]] | str,
-        logical_date: date | str | None = None,
+        run_date: date | str | None = None,
         vbot_conn_id: str = VBotHook.default_conn_name,
         db_conn_id: str = "vbotflow_db",
         **kwargs: Any,
@@ -109,7 +109,7 @@ class VBotCreateCampaignOperator(BaseOperator):
         self.template_id = template_id
         self.campaign_name = campaign_name
         self.contacts = contacts
-        self.logical_date = logical_date
+        self.run_date = run_date
         self.vbot_conn_id = vbot_conn_id
         self.db_conn_id = db_conn_id
 
@@ -117,7 +117,7 @@ class VBotCreateCampaignOperator(BaseOperator):
         from vbot_provider.connections import integration_db_url
         from vbotflow.store.db import make_engine
 
-        run_date = self.logical_date or context["logical_date"].date()
+        run_date = self.run_date or context["logical_date"].date()
         if isinstance(run_date, str):
             run_date = date.fromisoformat(run_date[:10])
         engine = make_engine(integration_db_url(self.db_conn_id))
@@ -126,7 +126,7 @@ class VBotCreateCampaignOperator(BaseOperator):
                 hook=VBotHook(vbot_conn_id=self.vbot_conn_id),
                 engine=engine,
                 config_name=self.config_name,
-                logical_date=run_date,
+                run_date=run_date,
                 chunk_number=self.chunk_number,
                 template_id=int(self.template_id),
                 campaign_name=self.campaign_name,

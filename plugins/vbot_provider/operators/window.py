@@ -9,7 +9,8 @@ from airflow.providers.standard.triggers.temporal import DateTimeTrigger
 from airflow.sdk import BaseSensorOperator
 from airflow.sdk.exceptions import AirflowFailException
 
-from vbotflow.calling_window import VIETNAM, window_state
+from vbotflow.campaigns.window import window_state
+from vbotflow.vbot.timestamps import VIETNAM
 
 
 class CallingWindowSensor(BaseSensorOperator):

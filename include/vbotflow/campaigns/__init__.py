@@ -1,0 +1,2 @@
+"""Outbound: campaign configs, extract, the phone and contact transform, the day's list, the outbox,
+the calling window."""

@@ -1,0 +1,61 @@
+"""Preview files of a day's list (dry runs, ``vbotflow transform``): payloads, rejects, counts."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from vbotflow.campaigns.transform import TransformResult
+from vbotflow.privacy.masking import mask_phone
+
+
+def masked_body(body: Mapping[str, Any]) -> dict[str, Any]:
+    """A create body with every phone value masked."""
+    masked = copy.deepcopy(dict(body))
+    for contact in masked.get("phones", []):
+        for item in contact["fields"]:
+            if item["key"] == "phone":
+                item["value"] = mask_phone(item["value"])
+    return masked
+
+
+def counts(result: TransformResult) -> dict[str, Any]:
+    """Extracted, accepted, rejected (by reason) and chunk sizes."""
+    chunk_sizes = result.accepted.groupby("chunk_number").size()
+    return {
+        "extracted": result.extracted,
+        "accepted": len(result.accepted),
+        "rejected": len(result.rejected),
+        "rejected_by_reason": result.rejected_by_reason(),
+        "chunks": {int(k): int(v) for k, v in chunk_sizes.items()},
+    }
+
+
+def write_preview(out_dir: Path, result: TransformResult, bodies: Mapping[int, Mapping[str, Any]], *,
+                  mask: bool = True, first_chunk_only: bool = False) -> list[Path]:
+    """Write ``counts.json``, ``rejected.csv`` and ``payload_chunk_NNN.json``; returns the paths."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    counts_path = out_dir / "counts.json"
+    counts_path.write_text(json.dumps(counts(result), indent=2, ensure_ascii=False), encoding="utf-8")
+    written.append(counts_path)
+
+    rejected = result.rejected[["crm_contact_id", "raw_phone", "phone", "reject_reason", "reject_detail"]].copy()
+    if mask:
+        for column in ("raw_phone", "phone"):
+            rejected[column] = rejected[column].map(lambda v: None if pd.isna(v) else mask_phone(v))
+    rejected_path = out_dir / "rejected.csv"
+    rejected.rename(columns={"reject_reason": "reason", "reject_detail": "detail"}).to_csv(rejected_path, index=False)
+    written.append(rejected_path)
+
+    for number in sorted(bodies)[:1] if first_chunk_only else sorted(bodies):
+        body = masked_body(bodies[number]) if mask else bodies[number]
+        path = out_dir / f"payload_chunk_{number:03d}.json"
+        path.write_text(json.dumps(body, indent=2, ensure_ascii=False), encoding="utf-8")
+        written.append(path)
+    return written

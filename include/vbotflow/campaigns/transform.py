@@ -1,0 +1,330 @@
+"""From extracted CRM rows to accepted contacts and rejected rows with a reason.
+
+Grain everywhere: one row per extracted CRM row, on the extract's index. Each step only looks at
+rows no earlier step rejected, and fills ``reject_reason`` (plus ``reject_detail``); nothing is
+dropped, so extracted = accepted + rejected holds by construction (and is checked).
+
+Order of the decisions, and why:
+1. phone: missing, invalid or not a VN mobile;
+2. ``dnc``: the CRM's do-not-call flag — for every row of that phone, since one opt-out covers
+   the number whichever CRM record carries it;
+3. ``suppressed``: the phone is in the ``suppression`` table (opt-outs, national DNC list, bad numbers);
+4. ``missing_field``: a required template field is empty (before dedupe, so an incomplete newer
+   record cannot hide a complete older one);
+5. ``duplicate``: same phone as another row; the latest ``updated_at`` wins, ties go to the
+   smallest CRM contact id;
+6. ``frequency_cap``: the phone was sent to VBot by another campaign run within the cap hours;
+7. ``attempt_limit``: this config already sent the phone ``max_attempts`` times without an answer;
+8. ``retry_later``: its last unanswered send for this config is less than ``retry_after_hours`` old
+   (list recycling: unanswered and busy contacts come back, spaced, up to the limit).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from vbotflow.campaigns.config import CampaignConfig
+from vbotflow.campaigns.phones import INVALID_PHONE, MISSING_PHONE, NOT_MOBILE, normalise_phones
+
+DNC = "dnc"
+SUPPRESSED = "suppressed"
+MISSING_FIELD = "missing_field"
+DUPLICATE = "duplicate"
+FREQUENCY_CAP = "frequency_cap"
+ATTEMPT_LIMIT = "attempt_limit"
+RETRY_LATER = "retry_later"
+
+
+PHONE_DETAILS = {
+    MISSING_PHONE: "no phone number",
+    INVALID_PHONE: "not a 10-digit Vietnamese number after normalisation",
+    NOT_MOBILE: "not a Vietnamese mobile number (phonenumbers)",
+}
+
+
+class ExtractError(ValueError):
+    """The extracted rows do not have the columns the config names."""
+
+
+@dataclass(frozen=True)
+class TransformResult:
+    """Accepted contacts (one row per phone, with chunk numbers) and rejected rows (with reasons)."""
+
+    accepted: pd.DataFrame
+    rejected: pd.DataFrame
+    extracted: int
+
+    def rejected_by_reason(self) -> dict[str, int]:
+        counts = self.rejected["reject_reason"].value_counts()
+        return {str(k): int(v) for k, v in sorted(counts.items(), key=lambda kv: str(kv[0])) if v}
+
+
+def _text(values: pd.Series) -> pd.Series:
+    """Values as NFC text: integers without '.0', dates as ISO, booleans as true/false, blanks missing.
+
+    Converted with Arrow kernels: a Python ``str()`` per value would dominate the transform.
+    """
+    if pd.api.types.is_bool_dtype(values):
+        values = values.map({True: "true", False: "false"})
+    elif pd.api.types.is_float_dtype(values) and bool((values.dropna() % 1 == 0).all()):
+        values = values.astype("Int64")
+    array = pa.chunked_array([pa.Array.from_pandas(values)]) if not isinstance(
+        values.dtype, pd.StringDtype | pd.ArrowDtype) else pa.chunked_array(values.array._pa_array)
+    if pa.types.is_timestamp(array.type):
+        # Cast, not strftime (ten times slower): "YYYY-MM-DD HH:MM:SS…" cut to minutes, or to the day.
+        has_time = pc.any(pc.not_equal(pc.floor_temporal(array, unit="day"), array)).as_py()
+        array = pc.utf8_slice_codeunits(array.cast(pa.large_string()), 0, 16 if has_time else 10)
+    elif not pa.types.is_string(array.type) and not pa.types.is_large_string(array.type):
+        array = array.cast(pa.large_string())  # dates cast to ISO "YYYY-MM-DD"
+    array = _nfc(pc.utf8_trim_whitespace(array.cast(pa.large_string())))
+    array = pc.if_else(pc.equal(array, ""), pa.scalar(None, pa.large_string()), array)
+    return pd.Series(pd.arrays.ArrowStringArray(array), index=values.index)
+
+
+@lru_cache(maxsize=1)
+def _nfc_sensitive() -> str:
+    """A regex class of every character that can make a text change under NFC.
+
+    Derived from Python's Unicode database, not hand-listed: characters that are not NFC on
+    their own (NFC_Quick_Check=No), non-starters (reordering), and characters that compose with
+    the one before them (the second half of a canonical pair, Hangul vowels and trailing consonants).
+    Beyond U+2FFFF nothing decomposes or combines.
+    """
+    points: set[int] = set(range(0x1161, 0x1176)) | set(range(0x11A8, 0x11C3))
+    for code in range(0x80, 0x30000):
+        if 0xD800 <= code <= 0xDFFF:
+            continue
+        char = chr(code)
+        if unicodedata.combining(char) or not unicodedata.is_normalized("NFC", char):
+            points.add(code)
+        decomposition = unicodedata.decomposition(char)
+        if decomposition and not decomposition.startswith("<") and len(parts := decomposition.split()) == 2:
+            points.add(int(parts[1], 16))
+    ranges, ordered = [], sorted(points)
+    start = previous = ordered[0]
+    for code in [*ordered[1:], None]:
+        if code is not None and code == previous + 1:
+            previous = code
+            continue
+        ranges.append(f"\\x{{{start:X}}}" if start == previous else f"\\x{{{start:X}}}-\\x{{{previous:X}}}")
+        if code is not None:
+            start = previous = code
+    return "[" + "".join(ranges) + "]"
+
+
+def _nfc(array: pa.ChunkedArray) -> pa.ChunkedArray:
+    """NFC, computed only for the values that can change (normalising every value is the slow part)."""
+    if pc.all(pc.string_is_ascii(array)).as_py() is not False:  # ASCII is always NFC
+        return array
+    candidates = pc.fill_null(pc.match_substring_regex(array, _nfc_sensitive()), False)
+    if not pc.any(candidates).as_py():
+        return array
+    return pc.if_else(candidates, pc.utf8_normalize(array, form="NFC"), array)
+
+
+def _id_order(ids: pd.Series) -> np.ndarray:
+    """Sort keys of contact ids: numeric ids numerically (3 before 20), others as text."""
+    if pd.api.types.is_integer_dtype(ids) or pd.api.types.is_float_dtype(ids):
+        return ids.to_numpy(dtype=float, na_value=np.inf)
+    numbers = pd.to_numeric(ids, errors="coerce")
+    if numbers.notna().all():
+        return numbers.to_numpy(dtype=float)
+    return pd.factorize(ids.astype("string"), sort=True)[0].astype(float)
+
+
+def _as_bool(values: pd.Series) -> pd.Series:
+    if pd.api.types.is_bool_dtype(values):
+        return values.fillna(False).astype(bool)
+    text = values.astype("string").str.strip().str.lower()
+    return text.isin(["1", "true", "t", "yes", "y", "x"]).fillna(False).astype(bool)
+
+
+def prepare(raw: pd.DataFrame, config: CampaignConfig) -> pd.DataFrame:
+    """Select and type the columns the config names: contact id, phone, update time, DNC, fields."""
+    cols = config.columns
+    needed = [cols.contact_id, cols.phone, *config.fields.values()]
+    needed += [c for c in (cols.updated_at, cols.dnc) if c]
+    missing = [c for c in dict.fromkeys(needed) if c not in raw.columns]
+    if missing:
+        raise ExtractError(f"{config.path.name}: the SQL result has no column(s) {', '.join(missing)} "
+                           f"(it has {', '.join(map(str, raw.columns))})")
+    frame = pd.DataFrame(index=raw.index)
+    frame["crm_contact_id"] = _text(raw[cols.contact_id])
+    frame["id_order"] = _id_order(raw[cols.contact_id])
+    frame["raw_phone"] = raw[cols.phone].astype("string[pyarrow]")
+    frame["updated_at"] = (pd.to_datetime(raw[cols.updated_at], errors="coerce", utc=True)
+                           if cols.updated_at else pd.NaT)
+    frame["is_dnc"] = _as_bool(raw[cols.dnc]) if cols.dnc else False
+    for key, column in config.fields.items():
+        frame[f"field:{key}"] = _text(raw[column])
+    return frame
+
+
+REASONS = (MISSING_PHONE, INVALID_PHONE, NOT_MOBILE, DNC, SUPPRESSED, MISSING_FIELD, DUPLICATE, FREQUENCY_CAP,
+           ATTEMPT_LIMIT, RETRY_LATER)
+_REASON_VALUES = pa.array(REASONS, pa.large_string())
+
+
+class _Decisions:
+    """Reject reason (as a small integer, 0 = still open) and detail per row, as plain arrays:
+    setting them by mask stays cheap at a million rows."""
+
+    def __init__(self, phone_reasons: pd.Series) -> None:
+        index = pc.index_in(pa.chunked_array(phone_reasons.array._pa_array), value_set=_REASON_VALUES)
+        self.code = pc.fill_null(index, -1).to_numpy().astype(np.int8) + 1
+        self.detail = np.full(len(self.code), None, dtype=object)
+        for reason, text in PHONE_DETAILS.items():
+            self.detail[self.code == REASONS.index(reason) + 1] = text
+
+    @property
+    def open(self) -> np.ndarray:
+        return self.code == 0
+
+    def reject(self, mask: np.ndarray, reason: str, detail: np.ndarray | str | None = None) -> None:
+        rows = self.open & mask
+        self.code[rows] = REASONS.index(reason) + 1
+        if detail is not None:
+            self.detail[rows] = detail[rows] if isinstance(detail, np.ndarray) else detail
+
+    def reasons(self, index: pd.Index) -> pd.Series:
+        return pd.Series(pd.Categorical.from_codes(self.code.astype(np.int16) - 1, categories=REASONS), index=index)
+
+
+def _phone_numbers(phones: Iterable[str] | pd.Series) -> np.ndarray:
+    """``0xxxxxxxxx`` strings as int64 (-1 where missing): sorting and matching integers is cheap."""
+    if isinstance(phones, pd.Series):
+        array = pa.chunked_array(phones.astype("string[pyarrow]").array._pa_array)
+    else:
+        array = pa.chunked_array([pa.array(list(phones), pa.large_string())])
+    return pc.fill_null(pc.cast(array, pa.int64()), -1).to_numpy()
+
+
+def decide(
+    frame: pd.DataFrame,
+    config: CampaignConfig,
+    *,
+    suppressed: Iterable[str] = (),
+    recently_sent: Iterable[str] = (),
+    attempts_used: pd.Series | None = None,
+    retry_later: Iterable[str] = (),
+) -> pd.DataFrame:
+    """Fill ``phone``, ``reject_reason`` and ``reject_detail`` for every row (see the module doc)."""
+    phones = normalise_phones(frame["raw_phone"])
+    decisions = _Decisions(phones["reject_reason"])
+    phone_number = _phone_numbers(phones["phone"])
+    has_phone = phone_number >= 0
+
+    phone_index = pd.Index(phone_number)
+
+    def phone_in(numbers: np.ndarray) -> np.ndarray:
+        # A hash lookup (pandas) rather than np.isin's sort of a million values.
+        return has_phone & phone_index.isin(numbers)
+
+    dnc_rows = decisions.open & frame["is_dnc"].to_numpy(dtype=bool)
+    decisions.reject(phone_in(np.unique(phone_number[dnc_rows])), DNC, "CRM do-not-call flag")
+    decisions.reject(phone_in(_phone_numbers(suppressed)), SUPPRESSED, "in the suppression table")
+
+    if config.required_fields:
+        empty = np.column_stack([frame[f"field:{k}"].isna().to_numpy() for k in config.required_fields])
+        has_empty = empty.any(axis=1)
+        detail = np.full(len(frame), None, dtype=object)
+        names = np.array(config.required_fields, dtype=object)
+        detail[has_empty] = [", ".join(names[r]) for r in empty[has_empty]]
+        decisions.reject(has_empty, MISSING_FIELD, detail)
+
+    _reject_duplicates(frame, decisions, phone_number)
+
+    decisions.reject(phone_in(_phone_numbers(recently_sent)), FREQUENCY_CAP,
+                     f"sent to VBot by another campaign run within {config.frequency_cap_hours} h")
+    if attempts_used is not None and len(attempts_used):
+        used = phones["phone"].map(attempts_used).fillna(0).to_numpy()
+        decisions.reject(used >= config.max_attempts, ATTEMPT_LIMIT,
+                         f"{config.max_attempts} unanswered sends already")
+    decisions.reject(phone_in(_phone_numbers(retry_later)), RETRY_LATER,
+                     f"last unanswered send less than {config.retry_after_hours} h ago")
+
+    out = frame.copy(deep=False)  # copy-on-write: the new columns never touch the caller's frame
+    out["phone"] = phones["phone"]
+    out["phone_number"] = phone_number
+    out["reject_reason"] = decisions.reasons(frame.index)
+    out["reject_detail"] = pd.Series(decisions.detail, index=frame.index, dtype=object)
+    return out
+
+
+def _reject_duplicates(frame: pd.DataFrame, decisions: _Decisions, phone_number: np.ndarray) -> None:
+    """Among open rows, keep one per phone: latest ``updated_at``, then the smallest contact id."""
+    rows = np.flatnonzero(decisions.open & (phone_number >= 0))
+    if len(rows) < 2:
+        return
+    updated = pd.DatetimeIndex(frame["updated_at"]).asi8[rows]
+    updated = np.where(updated == np.iinfo(np.int64).min, np.iinfo(np.int64).min + 1, updated)  # NaT loses
+    order = rows[np.lexsort((frame["id_order"].to_numpy()[rows], -updated, phone_number[rows]))]
+    numbers = phone_number[order]
+    repeat = np.r_[False, numbers[1:] == numbers[:-1]]
+    if not repeat.any():
+        return
+    first_of_group = np.maximum.accumulate(np.where(~repeat, np.arange(len(order)), 0))
+    ids = pa.chunked_array(frame["crm_contact_id"].array._pa_array)
+    keeper_ids = ids.take(pa.array(order[first_of_group][repeat]))
+    mask = np.zeros(len(frame), dtype=bool)
+    mask[order[repeat]] = True
+    detail = np.full(len(frame), None, dtype=object)
+    detail[order[repeat]] = pc.binary_join_element_wise(
+        pa.scalar("kept CRM contact ", pa.large_string()), keeper_ids,
+        pa.scalar("", pa.large_string())).to_numpy(zero_copy_only=False)
+    decisions.reject(mask, DUPLICATE, detail)
+
+
+def split(decided: pd.DataFrame, config: CampaignConfig) -> TransformResult:
+    """Accepted rows sorted by phone and cut into chunks of at most ``max_phones_per_campaign``."""
+    is_rejected = decided["reject_reason"].notna().to_numpy()
+    accepted_rows = np.flatnonzero(~is_rejected)
+    accepted_rows = accepted_rows[np.argsort(decided["phone_number"].to_numpy()[accepted_rows], kind="stable")]
+    fields = [c for c in decided.columns if c.startswith("field:")]
+    accepted = decided[["crm_contact_id", "phone", *fields]].iloc[accepted_rows]
+    accepted = accepted.assign(chunk_number=np.arange(len(accepted)) // config.max_phones_per_campaign + 1)
+    rejected = decided[["crm_contact_id", "raw_phone", "phone", "reject_reason", "reject_detail"]].iloc[
+        np.flatnonzero(is_rejected)]
+    result = TransformResult(accepted=accepted, rejected=rejected, extracted=len(decided))
+    if len(accepted) + len(rejected) != len(decided):
+        raise AssertionError(f"{len(decided)} extracted != {len(accepted)} accepted + {len(rejected)} rejected")
+    return result
+
+
+def transform(
+    raw: pd.DataFrame,
+    config: CampaignConfig,
+    *,
+    suppressed: Iterable[str] = (),
+    recently_sent: Iterable[str] = (),
+    attempts_used: pd.Series | None = None,
+    retry_later: Iterable[str] = (),
+) -> TransformResult:
+    """The whole transform of one day's extract."""
+    decided = decide(prepare(raw, config), config, suppressed=suppressed, recently_sent=recently_sent,
+                     attempts_used=attempts_used, retry_later=retry_later)
+    return split(decided, config)
+
+
+def vbot_contacts(accepted: pd.DataFrame, config: CampaignConfig) -> list[dict[str, str]]:
+    """Accepted rows as VBot contacts: phone, the mapped fields (blank ones left out), numberCall."""
+    keys = list(config.fields)
+    columns = ["phone", *(f"field:{k}" for k in keys)]
+    number_call = str(config.number_call)
+    contacts = []
+    for row in accepted[columns].itertuples(index=False, name=None):
+        contact = {"phone": row[0]}
+        for key, value in zip(keys, row[1:], strict=True):
+            if value is not None and value is not pd.NA:
+                contact[key] = value
+        contact["numberCall"] = number_call
+        contacts.append(contact)
+    return contacts

@@ -1,0 +1,1 @@
+"""Development and demo only: the VBot simulator, the demo CRM, the demo summary. The runtime never imports it."""
