@@ -51,14 +51,6 @@ def _run_date(params: dict[str, Any], context: dict[str, Any]) -> Any:
     return run_date_in_vietnam(moment)
 
 
-def _positive_limit(value: Any) -> int | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"param limit must be a positive integer or empty, got {value!r}")
-    return value
-
-
 def build_dag(config: CampaignConfig) -> Any:
     @dag(
         dag_id=config.dag_id,
@@ -88,65 +80,57 @@ def build_dag(config: CampaignConfig) -> Any:
             """Returns the planned chunks (mapped over by create_campaign); counts go to XCom 'outcome'."""
             from airflow.sdk.exceptions import AirflowFailException
 
-            from vbot_provider.connections import integration_db_url, url_from_connection
+            from vbot_provider.connections import connection_engine, integration_engine
             from vbot_provider.hooks.vbot import VBotHook
             from vbotflow.campaigns.build import build_daily_list
             from vbotflow.campaigns.outbox import PayloadChangedError
             from vbotflow.settings import var_dir
-            from vbotflow.store.db import make_engine
 
-            params = context["params"]
+            params = context["params"]  # validated by the Param schema before the run starts
             hook = VBotHook()
-            crm, db = make_engine(url_from_connection(config.crm_conn_id)), make_engine(integration_db_url())
-            try:
-                outcome = build_daily_list(
-                    config=config, run_date=_run_date(params, context), crm_engine=crm, db_engine=db,
-                    body_for=lambda name, contacts: hook.build_create_body(
-                        config.template_id, name, contacts, group_code=config.group_code),
-                    limit=_positive_limit(params.get("limit")), dry_run=bool(params.get("dry_run")),
-                    preview_root=var_dir() / "dry_run",
-                    interval=(context.get("data_interval_start"), context.get("data_interval_end")),
-                )
-            except PayloadChangedError as err:
-                raise AirflowFailException(str(err)) from err  # a retry would find the same data
-            finally:
-                crm.dispose()
-                db.dispose()
+            with connection_engine(config.crm_conn_id) as crm, integration_engine() as db:
+                try:
+                    outcome = build_daily_list(
+                        config=config, run_date=_run_date(params, context), crm_engine=crm, db_engine=db,
+                        body_for=lambda name, contacts: hook.build_create_body(
+                            config.template_id, name, contacts, group_code=config.group_code),
+                        limit=params.get("limit"), dry_run=bool(params.get("dry_run")),
+                        preview_root=var_dir() / "dry_run",
+                        interval=(context.get("data_interval_start"), context.get("data_interval_end")),
+                    )
+                except PayloadChangedError as err:
+                    raise AirflowFailException(str(err)) from err  # a retry would find the same data
             context["ti"].xcom_push(key="outcome", value=outcome.as_dict())
             context["ti"].xcom_push(key="run_date", value=outcome.run_date)
             return outcome.chunks
 
         @task(map_index_template="{{ campaign_name }}")
         def create_campaign(chunk: dict[str, Any], **context: Any) -> int:
-            from vbot_provider.connections import integration_db_url
+            from vbot_provider.connections import integration_engine
             from vbot_provider.hooks.vbot import VBotHook
             from vbot_provider.operators.vbot import create_campaign_once
             from vbot_provider.operators.window import fail_unless_window_open
             from vbotflow.campaigns.list_store import chunk_contacts
-            from vbotflow.store.db import make_engine
 
             get_current_context()["campaign_name"] = chunk["campaign_name"]  # type: ignore[typeddict-unknown-key]
             run_date = _run_date(context["params"], context)
             fail_unless_window_open(run_date, config.window_start, config.window_end)
-            db = make_engine(integration_db_url())
-            try:
+            with integration_engine() as db:
                 return create_campaign_once(
                     hook=VBotHook(), engine=db, config_name=config.name, run_date=run_date,
                     chunk_number=chunk["chunk_number"], template_id=config.template_id,
                     campaign_name=chunk["campaign_name"], contacts=chunk_contacts(db, chunk["run_key"]),
                     group_code=config.group_code,
                 )
-            finally:
-                db.dispose()
 
         # none_failed: a dry run or an empty list skips create_campaign, and still deserves a summary.
         @task(outlets=[CAMPAIGNS_CREATED], trigger_rule=TriggerRule.NONE_FAILED)
         def summary(**context: Any) -> dict[str, Any]:
             import logging
+            from datetime import date
 
-            from vbot_provider.connections import integration_db_url
+            from vbot_provider.connections import integration_engine
             from vbotflow.campaigns.list_store import day_summary
-            from vbotflow.store.db import make_engine
 
             log = logging.getLogger("vbotflow.summary")
             outcome = context["ti"].xcom_pull(task_ids="build_list", key="outcome")
@@ -155,13 +139,8 @@ def build_dag(config: CampaignConfig) -> Any:
                          config.name, outcome["run_date"], outcome["extracted"], outcome["accepted"],
                          outcome["rejected_by_reason"], outcome["preview_dir"])
                 return outcome
-            from datetime import date
-
-            db = make_engine(integration_db_url())
-            try:
+            with integration_engine() as db:
                 result = day_summary(db, config.name, date.fromisoformat(outcome["run_date"]))
-            finally:
-                db.dispose()
             result["extracted"] = outcome["extracted"]
             log.info("%s %s: %d campaign(s) created %s with %d contacts; %d rejected %s", config.name,
                      result["run_date"], result["campaigns_created"], result["vbot_campaign_ids"],

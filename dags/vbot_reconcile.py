@@ -12,6 +12,7 @@ from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, Param, dag, t
 
 from vbot_provider.alerts import on_failure_alert
 from vbot_provider.assets import CAMPAIGNS_CREATED
+from vbot_provider.connections import integration_engine
 
 DOC = """
 ### Reconciliation of VBot call results
@@ -46,13 +47,6 @@ def _range(params: dict[str, Any]) -> tuple[date, date]:
     return date_from, date_to
 
 
-def _db():  # noqa: ANN202 - an Engine; imports stay inside tasks
-    from vbot_provider.connections import integration_db_url
-    from vbotflow.store.db import make_engine
-
-    return make_engine(integration_db_url())
-
-
 @dag(
     dag_id="vbot_reconcile",
     description="VBot call results → outcomes, CRM write-back, KPIs, alerts",
@@ -81,11 +75,8 @@ def vbot_reconcile() -> None:
     def parse_events(params: dict[str, Any]) -> dict[str, int]:
         from vbotflow.reconcile.attempts import parse_new_events
 
-        db = _db()
-        try:
+        with integration_engine() as db:
             result = parse_new_events(db, settle_seconds=params["settle_seconds"], full=params["full_reparse"])
-        finally:
-            db.dispose()
         return {"from_event_id": result.from_event_id, "to_event_id": result.to_event_id,
                 "attempts_added": result.attempts_added}
 
@@ -93,11 +84,8 @@ def vbot_reconcile() -> None:
     def build_outcomes(params: dict[str, Any]) -> int:
         from vbotflow.reconcile.outcomes import refresh_outcomes
 
-        db = _db()
-        try:
+        with integration_engine() as db:
             return refresh_outcomes(db, *_range(params), missing_after_hours=params["missing_after_hours"])
-        finally:
-            db.dispose()
 
     @task
     def backfill_missing(params: dict[str, Any]) -> int:
@@ -111,33 +99,25 @@ def vbot_reconcile() -> None:
         if not hook.get_connection(hook.vbot_conn_id).extra_dejson.get("history_backfill"):
             logging.getLogger(__name__).info("History backfill is off (vbot connection extra history_backfill)")
             return 0
-        db = _db()
-        try:
+        with integration_engine() as db:
             added = backfill(db, lambda phone, page, size: hook.get_call_history(phone=phone, page=page, size=size),
                              *_range(params))
             if added:
                 refresh_outcomes(db, *_range(params), missing_after_hours=params["missing_after_hours"])
             return added
-        finally:
-            db.dispose()
 
     @task
     def write_back(params: dict[str, Any]) -> int:
         import os
 
-        from vbot_provider.connections import url_from_connection
+        from vbot_provider.connections import connection_engine
         from vbotflow.reconcile.writeback import DEFAULT_TABLE, write_back
-        from vbotflow.store.db import make_engine
 
         if params["dry_run"]:
             return 0
-        db, crm = _db(), make_engine(url_from_connection("crm_db"))
-        try:
+        with integration_engine() as db, connection_engine("crm_db") as crm:
             return write_back(db, crm, *_range(params), table_name=os.environ.get("VBOTFLOW_WRITEBACK_TABLE")
                               or DEFAULT_TABLE)
-        finally:
-            db.dispose()
-            crm.dispose()
 
     @task
     def feed_suppression(params: dict[str, Any]) -> dict[str, int]:
@@ -145,22 +125,16 @@ def vbot_reconcile() -> None:
 
         if params["dry_run"]:
             return {}
-        db = _db()
-        try:
+        with integration_engine() as db:
             return feed(db)
-        finally:
-            db.dispose()
 
     @task
     def report(params: dict[str, Any]) -> dict[str, Any]:
         from vbotflow.reconcile.report import make_report
         from vbotflow.settings import var_dir
 
-        db = _db()
-        try:
+        with integration_engine() as db:
             return make_report(db, *_range(params), var_dir() / "reports")
-        finally:
-            db.dispose()
 
     @task
     def check_account(params: dict[str, Any]) -> None:
@@ -168,11 +142,8 @@ def vbot_reconcile() -> None:
 
         from vbotflow.reconcile.alerts import account_alerts
 
-        db = _db()
-        try:
+        with integration_engine() as db:
             alerts = account_alerts(db, *_range(params))
-        finally:
-            db.dispose()
         if alerts:
             raise AirflowFailException(" | ".join(a.message for a in alerts))
 
@@ -182,12 +153,9 @@ def vbot_reconcile() -> None:
 
         from vbotflow.reconcile.alerts import rate_alerts
 
-        db = _db()
-        try:
+        with integration_engine() as db:
             alerts = rate_alerts(db, *_range(params), max_reject_rate=params["max_reject_rate"],
                                  max_missing_rate=params["max_missing_rate"])
-        finally:
-            db.dispose()
         if alerts:
             raise AirflowFailException(" | ".join(a.message for a in alerts))
 

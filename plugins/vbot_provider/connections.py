@@ -1,14 +1,21 @@
-"""SQLAlchemy URLs from Airflow connections (``vbotflow_db``, ``crm_db``)."""
+"""Databases behind Airflow connections (``vbotflow_db``, ``crm_db``): URLs and engines."""
 
 from __future__ import annotations
 
-from urllib.parse import quote
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from airflow.sdk import BaseHook
 from airflow.sdk.exceptions import AirflowNotFoundException
+from sqlalchemy.engine import URL
 
 from vbotflow import settings
 
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+INTEGRATION_DB_CONN_ID = "vbotflow_db"
 _DRIVERS = {
     "postgres": "postgresql+psycopg",
     "postgresql": "postgresql+psycopg",
@@ -30,19 +37,38 @@ def url_from_connection(conn_id: str) -> str:
         raise ValueError(
             f"connection {conn_id!r} of type {conn.conn_type!r}: set extra 'sqlalchemy_url', or use "
             f"one of the types {sorted(_DRIVERS) + ['sqlite']}")
-    auth = ""
-    if conn.login:
-        auth = quote(conn.login, safe="")
-        if conn.password:
-            auth += ":" + quote(conn.password, safe="")
-        auth += "@"
-    port = f":{conn.port}" if conn.port else ""
-    return f"{driver}://{auth}{conn.host or 'localhost'}{port}/{conn.schema or ''}"
+    url = URL.create(driver, username=conn.login or None, password=conn.password or None,
+                     host=conn.host or "localhost", port=conn.port or None, database=conn.schema or None)
+    return url.render_as_string(hide_password=False)
 
 
-def integration_db_url(conn_id: str = "vbotflow_db") -> str:
+def integration_db_url(conn_id: str = INTEGRATION_DB_CONN_ID) -> str:
     """The integration DB: the ``vbotflow_db`` connection if defined, else ``VBOTFLOW_DB_URL``."""
     try:
         return url_from_connection(conn_id)
     except AirflowNotFoundException:
         return settings.db_url()
+
+
+@contextmanager
+def connection_engine(conn_id: str) -> Iterator[Engine]:
+    """An engine for the database of an Airflow connection, disposed when the block ends."""
+    from vbotflow.store.db import make_engine
+
+    engine = make_engine(url_from_connection(conn_id))
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def integration_engine(conn_id: str = INTEGRATION_DB_CONN_ID) -> Iterator[Engine]:
+    """An engine for the integration DB (see ``integration_db_url``), disposed when the block ends."""
+    from vbotflow.store.db import make_engine
+
+    engine = make_engine(integration_db_url(conn_id))
+    try:
+        yield engine
+    finally:
+        engine.dispose()

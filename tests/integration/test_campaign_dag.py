@@ -119,18 +119,27 @@ def test_a_run_date_whose_window_has_passed_fails_and_sends_nothing(airflow_db, 
         engine.dispose()
 
 
-def test_a_sql_injection_in_limit_is_refused_and_nothing_is_dropped(airflow_db, db_url, monkeypatch,
-                                                                    tmp_path) -> None:
-    from airflow.sdk.exceptions import ParamValidationError
-
+def test_sql_inside_crm_data_travels_as_data(airflow_db, db_url, monkeypatch, tmp_path) -> None:
+    # Values reach the SQL only as bound parameters (run date, sql_params, checked on load), and what
+    # comes back from the CRM is data: a name holding SQL is sent to VBot as written, nothing runs.
+    evil = "Robert'); DROP TABLE customers; --"
     with campaign_env(monkeypatch, tmp_path, db_url, rows=50) as env:
         write_test_config(env.campaigns_dir, "payment_reminder")
-        with pytest.raises(ParamValidationError, match="limit"):
-            env.run("payment_reminder", limit="1; DROP TABLE customers")
         crm = make_engine(env.crm_url)
+        with crm.begin() as conn:
+            conn.execute(customers.update().values(full_name=evil))
+        run = env.run("payment_reminder")
+        assert run.state == "success", _task_states(run)
         assert _count(crm, customers) == 50
         crm.dispose()
-        assert env.sim("creates") == []
+        sent = [f["value"] for c in env.sim("campaigns") for p in c["payload"]["phones"] for f in p["fields"]
+                if f["key"] == "name"]
+        assert sent and set(sent) == {evil}
+        engine = make_engine(db_url)
+        stored = {json.loads(text)["name"] for text in engine.connect().execute(
+            sa.select(campaign_contact.c.fields_json)).scalars()}
+        engine.dispose()
+        assert stored == {evil}
 
 
 def test_limit_caps_the_rows_extracted(airflow_db, db_url, monkeypatch, tmp_path) -> None:

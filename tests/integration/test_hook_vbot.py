@@ -36,6 +36,16 @@ def _requests_to(server: HTTPServer, path: str) -> list[Request]:
     return [req for req, _ in server.log if req.path == path]
 
 
+def test_the_session_carries_no_basic_auth_and_no_extras_as_headers(monkeypatch, vbot) -> None:
+    # HttpHook's session sends login/password as basic auth and the connection's extras as headers
+    # (which a werkzeug server would drop unseen: underscores); the VBot session must do neither.
+    hook = _hook(monkeypatch, vbot, login="ops@example.vn", password="p@ss word")
+    session = hook.get_conn()
+    assert session.auth is None
+    assert {k.lower() for k in session.headers} == {"user-agent", "accept-encoding", "accept", "connection"}
+    assert session.headers["Accept"] == "application/json"
+
+
 def test_create_sends_exactly_the_vendor_wire_body_and_headers(monkeypatch, vbot) -> None:
     vbot.expect_request(CREATE, method="POST").respond_with_json(_created(2932))
     hook = _hook(monkeypatch, vbot)

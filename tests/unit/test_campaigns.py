@@ -43,28 +43,38 @@ def test_defaults_follow_the_law(tmp_path) -> None:
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"template_id": "abc"}, "field 'template_id': expected an integer >= 1, got 'abc'"),
-        ({"template_id": None}, "field 'template_id': expected an integer >= 1, got None"),
+        ({"template_id": "abc"}, "field 'template_id': Input should be a valid integer, got 'abc'"),
+        ({"template_id": None}, "field 'template_id': Input should be a valid integer, got None"),
         ({"name": "Nhac-No"}, "field 'name': lower-case letters"),
         ({"name": "other"}, "field 'name': must match the file name ('nhac_no'), got 'other'"),
         ({"sql_file": "nope.sql"}, "field 'sql_file': no such file"),
         ({"fields": {"phone": "phone"}}, "field 'fields': 'phone' is set by vbotflow"),
-        ({"fields": []}, "field 'fields': expected a mapping of VBot keys to CRM columns"),
+        ({"fields": []}, "field 'fields': Input should be a valid dictionary, got []"),
         ({"required_fields": ["due_date"]}, "field 'required_fields': not mapped in 'fields': due_date"),
-        ({"number_call": 0}, "field 'number_call': expected an integer 1..10, got 0"),
-        ({"max_phones_per_campaign": -5}, "field 'max_phones_per_campaign': expected an integer 1..100000"),
+        ({"number_call": 0}, "field 'number_call': Input should be greater than or equal to 1, got 0"),
+        ({"max_phones_per_campaign": -5},
+         "field 'max_phones_per_campaign': Input should be greater than or equal to 1, got -5"),
         ({"calling_window": {"start": "07:00", "end": "17:00"}},
          "field 'calling_window': 07:00–17:00 is outside the legal 08:00–17:00 (Decree 91/2020); set "
          "relax_legal_limits: true"),
         ({"calling_window": {"start": "08:00", "end": "20:00"}}, "outside the legal 08:00–17:00"),
         ({"calling_window": {"start": "12:00", "end": "09:00"}},
          "field 'calling_window': start 12:00:00 is not before"),
-        ({"calling_window": {"start": "8h"}}, "field 'calling_window.start': expected HH:MM, got '8h'"),
+        ({"calling_window": {"start": "8h"}}, "field 'calling_window.start': Input should be in a valid time format"),
         ({"suppression": {"frequency_cap_hours": 12}},
          "field 'suppression.frequency_cap_hours': 12 h is below the legal 24 h"),
-        ({"sql_params": {"due_until": "3 days"}}, "field 'sql_params': expected a mapping of names to day offsets"),
-        ({"relax_legal_limits": "yes"}, "field 'relax_legal_limits': expected true or false, got 'yes'"),
+        ({"sql_params": {"due_until": "3 days"}},
+         "field 'sql_params.due_until': expected a day offset such as '+3d' or '-1d', got '3 days'"),
+        ({"relax_legal_limits": "yes"}, "field 'relax_legal_limits': Input should be a valid boolean, got 'yes'"),
         ({"enabeld": True}, "field 'enabeld': unknown field"),
+        ({"number_call": 11}, "field 'number_call': Input should be less than or equal to 10, got 11"),
+        ({"number_call": "2"}, "field 'number_call': Input should be a valid integer, got '2'"),
+        ({"sql_params": {"x; DROP TABLE customers": "+1d"}}, "field 'sql_params.x; DROP TABLE customers.[key]': "
+         "String should match pattern"),
+        ({"sql_params": {"due_until": "+1d; DROP TABLE customers"}}, "expected a day offset such as '+3d'"),
+        ({"recycling": {"max_attempts": 0}}, "field 'recycling.max_attempts': Input should be greater than or equal"),
+        ({"columns": {"telephone": "x"}},
+         "field 'columns.telephone': unknown field (known: contact_id, phone, updated_at, dnc)"),
     ],
 )
 def test_invalid_configs_name_file_and_field(tmp_path, change, message) -> None:
@@ -94,3 +104,26 @@ def test_not_yaml(tmp_path) -> None:
     path.write_text("name: [unclosed", encoding="utf-8")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_config(path)
+
+
+def test_the_checked_in_json_schema_is_current() -> None:
+    from vbotflow.campaigns.config import SCHEMA_PATH, json_schema
+
+    assert SCHEMA_PATH.read_text(encoding="utf-8") == json_schema(), (
+        "regenerate: python -m vbotflow.campaigns.config --schema > include/campaigns/campaign.schema.json")
+
+
+def test_the_shipped_configs_validate_against_the_json_schema() -> None:
+    import json
+
+    import jsonschema
+
+    from vbotflow.campaigns.config import CAMPAIGNS_DIR, SCHEMA_PATH
+
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    for path in sorted(CAMPAIGNS_DIR.glob("*.yaml")):
+        jsonschema.validate(yaml.safe_load(path.read_text(encoding="utf-8")), schema)
+    with pytest.raises(jsonschema.ValidationError, match="'enabeld' was unexpected"):
+        jsonschema.validate({**VALID, "enabeld": True}, schema)
+    with pytest.raises(jsonschema.ValidationError, match="does not match"):
+        jsonschema.validate({**VALID, "sql_params": {"due_until": "3 days"}}, schema)

@@ -1,39 +1,88 @@
-"""Campaign configs: one YAML file per daily campaign in ``include/campaigns/``, validated on load."""
+"""Campaign configs: one YAML file per daily campaign in ``include/campaigns/``, validated on load.
+
+The models mirror the YAML; ``campaign.schema.json`` beside the configs is generated from them
+(``python -m vbotflow.campaigns.config --schema``) so that editors validate a config as it is typed.
+Errors name the file and the field: ``<path>: field 'calling_window': …``.
+"""
 
 from __future__ import annotations
 
+import json
 import os
 import re
-from dataclasses import dataclass, field
-from datetime import time
+import sys
+from datetime import date, time
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    StrictBool,
+    StrictInt,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 # The shipped configs; VBOTFLOW_CAMPAIGNS_DIR points the DAG factory elsewhere (tests, staging).
 CAMPAIGNS_DIR = Path(__file__).resolve().parents[2] / "campaigns"
 SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
+SCHEMA_PATH = CAMPAIGNS_DIR / "campaign.schema.json"
 
 # Decree 91/2020/ND-CP: advertising calls 08:00–17:00, at most one per number per 24 h.
 LEGAL_WINDOW = (time(8, 0), time(17, 0))
 LEGAL_FREQUENCY_CAP_HOURS = 24
 VBOT_RESERVED_KEYS = ("phone", "numberCall")
-_NAME = re.compile(r"^[a-z][a-z0-9_]{0,59}$")
-_OFFSET = re.compile(r"^([+-]\d+)d$")
-_KNOWN_KEYS = {
-    "name", "enabled", "description", "template_id", "group_code", "sql_file", "crm_conn_id", "sql_params",
-    "columns", "fields", "required_fields", "number_call", "max_phones_per_campaign", "campaign_name",
-    "schedule", "calling_window", "suppression", "recycling", "relax_legal_limits", "tags",
-}
+DAY_OFFSET_PATTERN = r"^[+-]\d+d$"
+NAME_PATTERN = r"^[a-z][a-z0-9_]{0,59}$"
 
 
 class ConfigError(ValueError):
     """A campaign config is invalid; the message names the file and the field."""
 
 
-@dataclass(frozen=True)
-class Columns:
+class _FieldProblem(ValueError):
+    """Raised by checks that span fields, so the error still names the field a person must change."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def _day_offset(value: object) -> object:
+    """``"+3d"`` → 3 (days after the run date); anything else is left for the int check to refuse."""
+    if isinstance(value, str) and re.match(DAY_OFFSET_PATTERN, value.strip()):
+        return int(value.strip()[:-1])
+    if isinstance(value, str | int) and not isinstance(value, bool):
+        raise ValueError(f"expected a day offset such as '+3d' or '-1d', got {value!r}")
+    return value
+
+
+def _clock_time(value: object) -> object:
+    # YAML 1.1 reads an unquoted 08:00 as sexagesimal minutes (480).
+    if isinstance(value, int) and not isinstance(value, bool):
+        return time(value // 60, value % 60)
+    return value
+
+
+DayOffset = Annotated[int, BeforeValidator(_day_offset, json_schema_input_type=Annotated[
+    str, Field(pattern=DAY_OFFSET_PATTERN)])]
+ClockTime = Annotated[time, BeforeValidator(_clock_time, json_schema_input_type=Annotated[
+    str, Field(pattern=r"^\d{1,2}:\d{2}(:\d{2})?$")])]
+Identifier = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Columns(_Section):
     """Which CRM columns hold the contact id, the phone, the last update and the DNC flag."""
 
     contact_id: str = "contact_id"
@@ -42,164 +91,173 @@ class Columns:
     dnc: str | None = None
 
 
-@dataclass(frozen=True)
-class CampaignConfig:
+class CallingWindow(_Section):
+    """When VBot may dial, Vietnam time (Decree 91/2020: 08:00–17:00 unless relaxed explicitly)."""
+
+    start: ClockTime = LEGAL_WINDOW[0]
+    end: ClockTime = LEGAL_WINDOW[1]
+
+    @model_validator(mode="after")
+    def _start_before_end(self) -> CallingWindow:
+        if self.start >= self.end:
+            raise ValueError(f"start {self.start} is not before end {self.end}")
+        return self
+
+
+class Suppression(_Section):
+    """At most one send per number within this many hours (24 by law unless relaxed explicitly)."""
+
+    frequency_cap_hours: StrictInt = Field(LEGAL_FREQUENCY_CAP_HOURS, ge=0)
+
+
+class Recycling(_Section):
+    """Unanswered contacts come back, spaced, up to a limit."""
+
+    max_attempts: StrictInt = Field(3, ge=1)
+    retry_after_hours: StrictInt = Field(24, ge=0)
+
+
+class CampaignConfig(_Section):
     """One daily campaign: where its list comes from and how it becomes VBot campaigns."""
 
-    name: str
-    template_id: int
-    sql_file: Path
-    fields: dict[str, str]
-    path: Path
-    enabled: bool = True
+    name: str = Field(json_schema_extra={"pattern": NAME_PATTERN},
+                      description="Lower-case letters, digits and '_'; the file name without .yaml; the DAG "
+                                  "is vbot_campaign__<name>.")
+    template_id: StrictInt = Field(ge=1, description="The VBot template campaign to copy (campaignId).")
+    sql_file: Path = Field(description="SQL file of the list, relative to include/sql/ (bound parameters only).")
+    fields: dict[str, str] = Field(min_length=1, description="VBot template field → CRM column.")
+    enabled: StrictBool = True
     description: str = ""
-    group_code: str | None = None
+    group_code: str | None = Field(None, description="groupCode; default: the vbot connection's group_code.")
     crm_conn_id: str = "crm_db"
-    sql_params: dict[str, str] = field(default_factory=dict)
+    sql_params: dict[Identifier, DayOffset] = Field(
+        default_factory=dict, description="Extra bound parameters: name → day offset from the run date ('+3d').")
     columns: Columns = Columns()
-    required_fields: tuple[str, ...] = ()
-    number_call: int = 1
-    max_phones_per_campaign: int = 500
+    required_fields: tuple[str, ...] = Field((), description="Template fields that must not be empty.")
+    number_call: StrictInt = Field(1, ge=1, le=10, description="How many times VBot may call each number.")
+    max_phones_per_campaign: StrictInt = Field(500, ge=1, le=100_000)
     campaign_name: str = "{config}_{yyyymmdd}_{n}"
-    schedule: str = "0 8 * * *"
-    window_start: time = LEGAL_WINDOW[0]
-    window_end: time = LEGAL_WINDOW[1]
-    frequency_cap_hours: int = LEGAL_FREQUENCY_CAP_HOURS
-    max_attempts: int = 3
-    retry_after_hours: int = 24
-    relax_legal_limits: bool = False
+    schedule: str = Field("0 8 * * *", description="Cron, Asia/Ho_Chi_Minh.")
+    calling_window: CallingWindow = CallingWindow()
+    suppression: Suppression = Suppression()
+    recycling: Recycling = Recycling()
+    relax_legal_limits: StrictBool = Field(
+        False, description="Allow a calling window beyond 08:00–17:00 or a frequency cap below 24 h.")
     tags: tuple[str, ...] = ()
+
+    _path: Path = PrivateAttr(default=Path("<memory>"))
+
+    @field_validator("name")
+    @classmethod
+    def _name_is_the_file_name(cls, name: str, info: ValidationInfo) -> str:
+        if not re.match(NAME_PATTERN, name):
+            raise ValueError(f"lower-case letters, digits and '_', starting with a letter; got {name!r}")
+        path = (info.context or {}).get("path")
+        if path is not None and Path(path).stem != name:
+            raise ValueError(f"must match the file name ({Path(path).stem!r}), got {name!r}")
+        return name
+
+    @field_validator("sql_file")
+    @classmethod
+    def _sql_file_exists(cls, sql_file: Path) -> Path:
+        sql_file = sql_file if sql_file.is_absolute() else SQL_DIR / sql_file
+        if not sql_file.is_file():
+            raise ValueError(f"no such file {sql_file}")
+        return sql_file
+
+    @field_validator("fields")
+    @classmethod
+    def _no_reserved_keys(cls, fields: dict[str, str]) -> dict[str, str]:
+        for reserved in VBOT_RESERVED_KEYS:
+            if reserved in fields:
+                raise ValueError(f"'{reserved}' is set by vbotflow, not mapped from a column")
+        return fields
+
+    @field_validator("required_fields")
+    @classmethod
+    def _required_fields_are_mapped(cls, required: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        missing = [f for f in required if f not in info.data.get("fields", {})]
+        if missing:
+            raise ValueError(f"not mapped in 'fields': {', '.join(missing)}")
+        return required
+
+    @model_validator(mode="after")
+    def _within_the_law(self) -> CampaignConfig:
+        if self.relax_legal_limits:
+            return self
+        if self.window_start < LEGAL_WINDOW[0] or self.window_end > LEGAL_WINDOW[1]:
+            raise _FieldProblem("calling_window", f"{self.window_start:%H:%M}–{self.window_end:%H:%M} is outside "
+                                "the legal 08:00–17:00 (Decree 91/2020); set relax_legal_limits: true to allow "
+                                "it explicitly")
+        if self.frequency_cap_hours < LEGAL_FREQUENCY_CAP_HOURS:
+            raise _FieldProblem("suppression.frequency_cap_hours", f"{self.frequency_cap_hours} h is below the "
+                                "legal 24 h (Decree 91/2020); set relax_legal_limits: true to allow it explicitly")
+        return self
+
+    # -- what the rest of the code reads ----------------------------------------------------------
+
+    @property
+    def path(self) -> Path:
+        return self._path
 
     @property
     def dag_id(self) -> str:
         return f"vbot_campaign__{self.name}"
 
-    def campaign_name_for(self, run_date: Any, chunk_number: int) -> str:
+    @property
+    def window_start(self) -> time:
+        return self.calling_window.start
+
+    @property
+    def window_end(self) -> time:
+        return self.calling_window.end
+
+    @property
+    def frequency_cap_hours(self) -> int:
+        return self.suppression.frequency_cap_hours
+
+    @property
+    def max_attempts(self) -> int:
+        return self.recycling.max_attempts
+
+    @property
+    def retry_after_hours(self) -> int:
+        return self.recycling.retry_after_hours
+
+    def campaign_name_for(self, run_date: date, chunk_number: int) -> str:
         return self.campaign_name.format(config=self.name, yyyymmdd=run_date.strftime("%Y%m%d"),
                                          date=run_date.isoformat(), n=chunk_number)
 
 
-def _fail(path: Path, field_name: str, message: str) -> ConfigError:
-    return ConfigError(f"{path}: field '{field_name}': {message}")
-
-
-def _time(path: Path, field_name: str, value: object) -> time:
-    if isinstance(value, int):  # YAML reads 08:00 unquoted as sexagesimal minutes
-        return time(value // 60, value % 60)
-    try:
-        return time.fromisoformat(str(value))
-    except ValueError:
-        raise _fail(path, field_name, f"expected HH:MM, got {value!r}") from None
-
-
-def _positive_int(path: Path, field_name: str, value: object, *, minimum: int = 1, maximum: int | None = None
-                  ) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum or (
-            maximum is not None and value > maximum):
-        bounds = f"{minimum}..{maximum}" if maximum is not None else f">= {minimum}"
-        raise _fail(path, field_name, f"expected an integer {bounds}, got {value!r}")
-    return value
+def _describe(path: Path, error: ValidationError) -> ConfigError:
+    first = error.errors(include_url=False)[0]
+    problem = (first.get("ctx") or {}).get("error")
+    if isinstance(problem, _FieldProblem):
+        return ConfigError(f"{path}: field '{problem.field}': {problem}")
+    where = ".".join(str(part) for part in first["loc"]) or "(top level)"
+    message = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "missing":
+        return ConfigError(f"{path}: field '{where}': is required")
+    if first["type"] == "extra_forbidden":
+        section: type[BaseModel] = CampaignConfig
+        for part in first["loc"][:-1]:
+            section = section.model_fields[str(part)].annotation  # type: ignore[assignment]
+        return ConfigError(f"{path}: field '{where}': unknown field (known: {', '.join(section.model_fields)})")
+    if first["type"] == "value_error":  # our own checks say what they got
+        return ConfigError(f"{path}: field '{where}': {message}")
+    return ConfigError(f"{path}: field '{where}': {message}, got {first['input']!r}")
 
 
 def parse_config(raw: Any, path: Path) -> CampaignConfig:
     """Validate one parsed YAML document."""
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level")
-    unknown = sorted(set(raw) - _KNOWN_KEYS)
-    if unknown:
-        raise _fail(path, unknown[0], f"unknown field (known: {', '.join(sorted(_KNOWN_KEYS))})")
-    for required in ("name", "template_id", "sql_file", "fields"):
-        if required not in raw:
-            raise _fail(path, required, "is required")
-
-    name = raw["name"]
-    if not isinstance(name, str) or not _NAME.match(name):
-        raise _fail(path, "name", f"lower-case letters, digits and '_', starting with a letter; got {name!r}")
-    if path.stem != name:
-        raise _fail(path, "name", f"must match the file name ({path.stem!r}), got {name!r}")
-    template_id = _positive_int(path, "template_id", raw["template_id"])
-
-    sql_file = Path(str(raw["sql_file"]))
-    sql_file = sql_file if sql_file.is_absolute() else SQL_DIR / sql_file
-    if not sql_file.is_file():
-        raise _fail(path, "sql_file", f"no such file {sql_file}")
-
-    fields = raw["fields"]
-    if not isinstance(fields, dict) or not fields or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in fields.items()):
-        raise _fail(path, "fields", "expected a mapping of VBot keys to CRM columns")
-    for reserved in VBOT_RESERVED_KEYS:
-        if reserved in fields:
-            raise _fail(path, "fields", f"'{reserved}' is set by vbotflow, not mapped from a column")
-
-    columns_raw = raw.get("columns") or {}
-    if not isinstance(columns_raw, dict) or set(columns_raw) - {"contact_id", "phone", "updated_at", "dnc"}:
-        raise _fail(path, "columns", "expected a mapping with keys contact_id, phone, updated_at, dnc")
-    columns = Columns(**columns_raw)
-
-    required_fields = tuple(raw.get("required_fields") or ())
-    missing = [f for f in required_fields if f not in fields]
-    if missing:
-        raise _fail(path, "required_fields", f"not mapped in 'fields': {', '.join(missing)}")
-
-    sql_params = raw.get("sql_params") or {}
-    if not isinstance(sql_params, dict) or not all(_OFFSET.match(str(v)) for v in sql_params.values()):
-        raise _fail(path, "sql_params", "expected a mapping of names to day offsets such as '+3d'")
-
-    window = raw.get("calling_window") or {}
-    if not isinstance(window, dict) or set(window) - {"start", "end"}:
-        raise _fail(path, "calling_window", "expected a mapping with keys start, end")
-    window_start = _time(path, "calling_window.start", window.get("start", "08:00"))
-    window_end = _time(path, "calling_window.end", window.get("end", "17:00"))
-    if window_start >= window_end:
-        raise _fail(path, "calling_window", f"start {window_start} is not before end {window_end}")
-
-    suppression = raw.get("suppression") or {}
-    cap = _positive_int(path, "suppression.frequency_cap_hours",
-                        suppression.get("frequency_cap_hours", LEGAL_FREQUENCY_CAP_HOURS), minimum=0)
-    recycling = raw.get("recycling") or {}
-
-    relax = raw.get("relax_legal_limits", False)
-    if not isinstance(relax, bool):
-        raise _fail(path, "relax_legal_limits", f"expected true or false, got {relax!r}")
-    if not relax:
-        if window_start < LEGAL_WINDOW[0] or window_end > LEGAL_WINDOW[1]:
-            raise _fail(path, "calling_window", f"{window_start:%H:%M}–{window_end:%H:%M} is outside the legal "
-                        "08:00–17:00 (Decree 91/2020); set relax_legal_limits: true to allow it explicitly")
-        if cap < LEGAL_FREQUENCY_CAP_HOURS:
-            raise _fail(path, "suppression.frequency_cap_hours", f"{cap} h is below the legal 24 h "
-                        "(Decree 91/2020); set relax_legal_limits: true to allow it explicitly")
-
-    enabled = raw.get("enabled", True)
-    if not isinstance(enabled, bool):
-        raise _fail(path, "enabled", f"expected true or false, got {enabled!r}")
-    return CampaignConfig(
-        name=name,
-        template_id=template_id,
-        sql_file=sql_file,
-        fields=dict(fields),
-        path=path,
-        enabled=enabled,
-        description=str(raw.get("description") or ""),
-        group_code=str(raw["group_code"]) if raw.get("group_code") else None,
-        crm_conn_id=str(raw.get("crm_conn_id") or "crm_db"),
-        sql_params={str(k): str(v) for k, v in sql_params.items()},
-        columns=columns,
-        required_fields=required_fields,
-        number_call=_positive_int(path, "number_call", raw.get("number_call", 1), maximum=10),
-        max_phones_per_campaign=_positive_int(path, "max_phones_per_campaign",
-                                              raw.get("max_phones_per_campaign", 500), maximum=100_000),
-        campaign_name=str(raw.get("campaign_name") or "{config}_{yyyymmdd}_{n}"),
-        schedule=str(raw.get("schedule") or "0 8 * * *"),
-        window_start=window_start,
-        window_end=window_end,
-        frequency_cap_hours=cap,
-        max_attempts=_positive_int(path, "recycling.max_attempts", recycling.get("max_attempts", 3)),
-        retry_after_hours=_positive_int(path, "recycling.retry_after_hours",
-                                        recycling.get("retry_after_hours", 24), minimum=0),
-        relax_legal_limits=relax,
-        tags=tuple(str(t) for t in raw.get("tags") or ()),
-    )
+    try:
+        config = CampaignConfig.model_validate(raw, context={"path": path})
+    except ValidationError as err:
+        raise _describe(path, err) from None
+    config._path = path
+    return config
 
 
 def load_config(path: Path | str) -> CampaignConfig:
@@ -216,3 +274,17 @@ def load_configs(directory: Path | str | None = None) -> list[CampaignConfig]:
     """Every ``*.yaml`` in the directory (default: ``$VBOTFLOW_CAMPAIGNS_DIR`` or include/campaigns)."""
     directory = directory or os.environ.get("VBOTFLOW_CAMPAIGNS_DIR") or CAMPAIGNS_DIR
     return [load_config(p) for p in sorted(Path(directory).glob("*.yaml"))]
+
+
+def json_schema() -> str:
+    """The JSON Schema of a campaign YAML file, as checked in beside the configs."""
+    schema = CampaignConfig.model_json_schema(mode="validation")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "vbotflow campaign config"
+    return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] != ["--schema"]:
+        sys.exit("usage: python -m vbotflow.campaigns.config --schema > include/campaigns/campaign.schema.json")
+    sys.stdout.write(json_schema())

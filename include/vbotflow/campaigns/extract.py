@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -13,7 +12,6 @@ from sqlalchemy.engine import Engine
 from vbotflow.campaigns.config import CampaignConfig
 
 CHUNK_ROWS = 50_000
-_OFFSET = re.compile(r"^([+-]\d+)d$")
 
 
 def sql_parameters(config: CampaignConfig, run_date: date, interval_start: datetime | None = None,
@@ -24,8 +22,7 @@ def sql_parameters(config: CampaignConfig, run_date: date, interval_start: datet
         "data_interval_start": interval_start,
         "data_interval_end": interval_end,
     }
-    for name, offset in config.sql_params.items():
-        days = int(_OFFSET.match(offset).group(1))  # type: ignore[union-attr]  # validated on load
+    for name, days in config.sql_params.items():
         params[name] = run_date + timedelta(days=days)
     return params
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import html
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from functools import cache
 from pathlib import Path
 from typing import Any
 
+import jinja2
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -100,12 +101,14 @@ def write_report(frame: pd.DataFrame, out_dir: Path, title: str, extra: dict[str
     fig.savefig(paths["chart"], dpi=100)
     plt.close(fig)
 
-    facts = "".join(f"<li>{html.escape(str(k))}: {html.escape(str(v))}</li>" for k, v in (extra or {}).items())
-    paths["html"].write_text(
-        f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-        "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
-        "td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}</style></head><body>"
-        f"<h1>{html.escape(title)}</h1><ul>{facts}</ul>"
-        f"{frame.to_html(index=False, na_rep='')}<p><img src='{paths['chart'].name}' alt='outcomes per campaign'></p>"
-        "</body></html>", encoding="utf-8")
+    template = _templates().get_template("report.html.j2")
+    rows = [[None if pd.isna(v) else v for v in row] for row in frame.itertuples(index=False, name=None)]
+    paths["html"].write_text(template.render(title=title, facts=extra or {}, columns=list(frame.columns),
+                                             rows=rows, chart=paths["chart"].name), encoding="utf-8")
     return paths
+
+
+@cache
+def _templates() -> jinja2.Environment:
+    return jinja2.Environment(loader=jinja2.PackageLoader("vbotflow.reconcile", "templates"),
+                              autoescape=True, undefined=jinja2.StrictUndefined)

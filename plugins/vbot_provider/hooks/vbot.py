@@ -15,6 +15,7 @@ from functools import cached_property
 from typing import Any, ClassVar
 
 import requests
+import tenacity
 from airflow.providers.http.hooks.http import HttpHook
 from requests import Session
 from urllib3.exceptions import ConnectTimeoutError
@@ -117,7 +118,6 @@ class VBotHook(HttpHook):
     @cached_property
     def settings(self) -> _Settings:
         conn = self.get_connection(self.vbot_conn_id)
-        self._set_base_url(conn)
         extra = conn.extra_dejson
 
         def option(name: str, default: float) -> float:
@@ -141,12 +141,15 @@ class VBotHook(HttpHook):
 
     def get_conn(self, headers: dict[Any, Any] | None = None, extra_options: dict[str, Any] | None = None
                  ) -> Session:
-        """A session without HttpHook's basic auth or extras-as-headers: VBot takes a bearer token."""
+        """HttpHook's session (base URL, keep-alive adapter, proxies/verify extras) minus what VBot must
+        never see: basic auth from login/password and the connection's extras sent as headers.
+        VBot takes a bearer token, added per request."""
         if self._session is None:
-            _ = self.settings  # sets base_url
-            session = Session()
-            session.headers.update({"Accept": "application/json"})
-            self._session = self._configure_session_from_mount_adapters(session)
+            session = super().get_conn()
+            session.auth = None
+            session.headers = requests.utils.default_headers()
+            session.headers["Accept"] = "application/json"
+            self._session = session
         if headers:
             self._session.headers.update(headers)
         return self._session
@@ -232,7 +235,7 @@ class VBotHook(HttpHook):
     # -- auth -------------------------------------------------------------------------------------
 
     def _token_key(self) -> tuple[str, str, str]:
-        return (self.vbot_conn_id, self.base_url, self.settings.login or "")
+        return (self.vbot_conn_id, self.url_from_endpoint(""), self.settings.login or "")
 
     def access_token(self) -> str:
         """A bearer token: the static one, or one from the token grant, cached until near expiry."""
@@ -283,19 +286,23 @@ class VBotHook(HttpHook):
     # -- transport --------------------------------------------------------------------------------
 
     def _with_retries(self, call: Callable[[], Any]) -> Any:
+        """Retry transient errors only; permanent and ambiguous ones go straight to the caller."""
         settings = self.settings
-        retry = 0
-        while True:
-            try:
-                return call()
-            except VBotTransientError as err:
-                if retry >= settings.max_retries:
-                    raise
-                delay = backoff_delay(retry, settings.backoff_seconds, settings.backoff_max_seconds)
-                retry += 1
-                self.log.warning("VBot transient error (%s); retry %d of %d in %.2f s",
-                                 err, retry, settings.max_retries, delay)
-                self._sleep(delay)
+
+        def announce(state: tenacity.RetryCallState) -> None:
+            self.log.warning("VBot transient error (%s); retry %d of %d in %.2f s", state.outcome.exception(),
+                             state.attempt_number, settings.max_retries, state.upcoming_sleep)
+
+        retrying = tenacity.Retrying(
+            retry=tenacity.retry_if_exception_type(VBotTransientError),
+            stop=tenacity.stop_after_attempt(settings.max_retries + 1),
+            wait=lambda state: backoff_delay(state.attempt_number - 1, settings.backoff_seconds,
+                                             settings.backoff_max_seconds),
+            sleep=self._sleep,
+            before_sleep=announce,
+            reraise=True,
+        )
+        return retrying(call)
 
     def _send(self, method: str, path: str, *, data: bytes | dict[str, str] | None = None,
               params: dict[str, object] | None = None, headers: dict[str, str] | None = None,
