@@ -40,8 +40,21 @@ def test_a_json_config_file_replaces_the_templates_and_keeps_other_defaults(tmp_
 
 
 def test_an_unknown_setting_is_an_error_not_ignored() -> None:
-    with pytest.raises(ValueError, match="unknown simulator setting 'http_500' in Faults"):
+    with pytest.raises(ValueError, match="unknown simulator setting 'faults.http_500'"):
         default_config(faults={"http_500": 1.0})
+    with pytest.raises(ValueError, match="simulator setting 'faults.hang_rate': Input should be less than or equal "
+                                         "to 1, got 2"):
+        default_config(faults={"hang_rate": 2})
+    with pytest.raises(ValueError, match="simulator setting 'dialing.account_status': Input should be 'ok'"):
+        default_config(dialing={"account_status": "broke"})
+
+
+def test_the_checked_in_json_schema_is_current() -> None:
+    from vbotflow_dev.simulator.config import SCHEMA_PATH, json_schema
+
+    assert SCHEMA_PATH.read_text(encoding="utf-8") == json_schema(), (
+        "regenerate: python -m vbotflow_dev.simulator.config --schema > "
+        "include/vbotflow_dev/simulator/config.schema.json")
 
 
 def test_command_line_options_override_the_file() -> None:
