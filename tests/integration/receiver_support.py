@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -18,6 +19,7 @@ import requests
 import sqlalchemy as sa
 from werkzeug.serving import make_server
 
+from tests.integration.tcp_proxy import TcpProxy
 from vbotflow.receiver.app import create_app
 from vbotflow.store import db
 from vbotflow.store.tables import webhook_call_record, webhook_event
@@ -126,3 +128,45 @@ def post(url: str, path: str, body: Any, *, token: str | None = TOKEN, **kwargs:
     data = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False).encode()
     headers.setdefault("Content-Type", "application/json")
     return requests.post(url + path, data=data, headers=headers, timeout=30, **kwargs)
+
+
+class Outage:
+    """Makes the receiver's database unreachable (``down``) and reachable again (``up``).
+
+    PostgreSQL is reached through a loopback TCP proxy that is cut (the shared server keeps
+    running); SQLite is made unwritable by another connection holding an exclusive lock.
+    """
+
+    def __init__(self, db_url: str) -> None:
+        self.real_url = db_url
+        parsed = sa.engine.make_url(db_url)
+        self.proxy: TcpProxy | None = None
+        self._lock: sqlite3.Connection | None = None
+        if parsed.get_backend_name() == "postgresql":
+            self.proxy = TcpProxy(parsed.host or "127.0.0.1", parsed.port or 5432)
+            self.proxy.start()
+            self.url = parsed.set(port=self.proxy.port).render_as_string(hide_password=False)
+        else:
+            self.url = db_url
+
+    def down(self) -> None:
+        if self.proxy is not None:
+            self.proxy.cut()
+        else:
+            self._lock = sqlite3.connect(sa.engine.make_url(self.real_url).database, isolation_level=None)
+            self._lock.execute("BEGIN EXCLUSIVE")
+
+    def close(self) -> None:
+        self.up()
+        if self.proxy is not None:
+            self.proxy.cut()
+
+    def up(self) -> None:
+        if self.proxy is not None:
+            self.proxy.restore()
+        elif self._lock is not None:
+            self._lock.execute("ROLLBACK")
+            self._lock.close()
+            self._lock = None
+
+
