@@ -6,6 +6,7 @@ import json
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -14,7 +15,7 @@ from tests.integration.receiver_support import autocall_body
 from vbotflow.receiver import store
 from vbotflow.receiver.delivery import Delivery
 from vbotflow.receiver.parse import Parsed, parse_delivery
-from vbotflow.receiver.runtime import receiver_engine
+from vbotflow.receiver.runtime import ReceiverRuntime, receiver_engine
 from vbotflow.store import db
 from vbotflow.store.tables import webhook_event
 
@@ -103,3 +104,39 @@ def test_typed_columns_the_database_refuses_still_leave_the_raw_delivery_stored(
         row = conn.execute(sa.select(webhook_event).where(webhook_event.c.event_id == result.event_id)).mappings().one()
     assert (row["kind"], row["body"], row["status_code"]) == ("invalid", delivery.body, None)
     assert row["parse_error"] == "the database refused the parsed bogus columns (IntegrityError)"
+
+
+def test_text_the_driver_cannot_encode_still_leaves_the_raw_delivery_stored(engine: sa.engine.Engine) -> None:
+    delivery, parsed = _item("0900000010")
+    # Columns no parser of ours produces today: a lone surrogate, which neither psycopg nor sqlite3 can
+    # encode (UnicodeEncodeError, which is no database error). Whatever the reason, the raw body lands.
+    refused = Parsed(kind="autocall", dedupe_key=parsed.dedupe_key,
+                     columns={**parsed.columns, "action_log": "1;\ud800;2"})
+    result = store.land(engine, delivery, refused)
+    again = store.land(engine, delivery, refused)
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(webhook_event)).mappings().all()
+    assert [(r["kind"], r["body"], r["action_log"]) for r in rows] == [("invalid", delivery.body, None)]
+    assert rows[0]["parse_error"] == "the database refused the parsed autocall columns (UnicodeEncodeError)"
+    assert (result.dead_letter, result.duplicate, again.duplicate, again.event_id) == (
+        True, False, True, result.event_id)
+
+
+def test_a_spooled_delivery_the_database_refuses_is_replayed_once_as_a_dead_letter(
+        db_url: str, tmp_path: Path) -> None:
+    body = json.dumps(autocall_body(phone="0900000011", action_log="1;\ud800;2")).encode()
+    delivery = Delivery(received_at=datetime.now(UTC), endpoint="autocall", body=body, headers={}, remote_addr=None)
+    runtime = ReceiverRuntime({"DB_URL": db_url, "DB_TIMEOUT_SECONDS": 5, "WEBHOOK_TOKENS": ("t",),
+                               "SPOOL_DIR": str(tmp_path / "spool"), "SPOOL_RETRY_SECONDS": 0,
+                               "SIGNATURE_TOLERANCE_SECONDS": 300})
+    runtime.spool.append(delivery)  # as it was spooled during an outage
+    try:
+        result = runtime.drain_spool()
+        again = runtime.drain_spool()
+        with runtime.engine.connect() as conn:
+            rows = conn.execute(sa.select(webhook_event)).mappings().all()
+    finally:
+        runtime.engine.dispose()
+    assert (result.landed, result.failed, result.left, again.landed) == (1, 0, 0, 0)
+    assert runtime.spool.depth() == 0
+    assert [(r["kind"], r["body"], r["landed_via"]) for r in rows] == [("invalid", body, "spool")]

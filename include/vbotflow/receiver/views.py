@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException
 
 from vbotflow.privacy.masking import mask_phone
 from vbotflow.receiver import auth, store
+from vbotflow.receiver.body import BodyRefused, read_body
 from vbotflow.receiver.delivery import Delivery
 from vbotflow.receiver.logmask import log_failure
 from vbotflow.receiver.openapi import openapi_document
@@ -24,8 +25,9 @@ from vbotflow.receiver.signature import WebhookVerificationError
 log = logging.getLogger("vbotflow.receiver")
 bp = Blueprint("receiver", __name__)
 
-_ERROR_NAMES = {401: "unauthorized", 404: "not_found", 405: "method_not_allowed", 413: "too_large",
-                503: "unavailable"}
+_ERROR_NAMES = {400: "bad_request", 401: "unauthorized", 404: "not_found", 405: "method_not_allowed",
+                408: "timeout", 413: "too_large", 503: "unavailable"}
+_REFUSED_REASONS = {400: "bad_framing", 408: "too_slow", 413: "too_large"}
 
 
 def runtime() -> ReceiverRuntime:
@@ -65,7 +67,13 @@ def _handle(rt: ReceiverRuntime, endpoint: str) -> tuple[Response, int]:
     if token_required and not auth.token_matches(auth.presented_token(request.headers, request.args), rt.tokens):
         rt.metrics.rejected.inc("unauthorized")
         return _error(401, "missing or wrong webhook token")
-    body = request.get_data(cache=False)  # over MAX_CONTENT_LENGTH: 413, before anything is read
+    try:
+        body = read_body(request.environ, current_app.config["MAX_CONTENT_LENGTH"], rt.read_deadlines,
+                         rt.body_timeout)
+    except BodyRefused as err:
+        rt.metrics.rejected.inc(_REFUSED_REASONS[err.status])
+        log.info("delivery refused, nothing stored: %s", err)
+        return _error(err.status, str(err))
     if rt.signer is not None:
         try:
             rt.signer.verify(body, request.headers)
@@ -89,7 +97,11 @@ def _handle(rt: ReceiverRuntime, endpoint: str) -> tuple[Response, int]:
     if rt.spool.has_files():
         rt.wake_drainer()  # the database answers again: replay what waited
     counter = rt.metrics.duplicates if landed.duplicate else rt.metrics.stored
-    counter.inc(parsed.kind)
+    counter.inc("invalid" if landed.dead_letter else parsed.kind)
+    if landed.dead_letter:
+        # The fault is ours (the parser let through what the database refuses): the sender did its part.
+        log.warning("the database refused the parsed %s columns of event %s: kept as a dead letter",
+                    parsed.kind, landed.event_id)
     if parsed.kind == "invalid":
         rt.metrics.rejected.inc("invalid_body")
         log.info("dead letter event %s (%s): %s", landed.event_id, endpoint, parsed.parse_error)
