@@ -79,24 +79,36 @@ def wait_until_up(url: str, process: subprocess.Popen | None = None, seconds: fl
 
 
 @contextmanager
-def gunicorn_server(db_url: str, spool_dir: Path, log_path: Path, workers: int = 3,
-                    threads: int = 8, log_level: str = "info") -> Iterator[str]:
-    """The receiver under gunicorn with the project's config file; access and error logs go to ``log_path``."""
+def gunicorn_process(db_url: str, spool_dir: Path, log_path: Path, workers: int = 3, threads: int = 8,
+                     log_level: str = "info", env: dict[str, str] | None = None,
+                     ) -> Iterator[tuple[str, subprocess.Popen]]:
+    """The receiver under gunicorn with the project's config file: its URL and the master process.
+
+    Whatever gunicorn prints (access and error logs, unless ``env`` sends them to files) goes to ``log_path``.
+    """
     port = free_port()
     env = {**os.environ, "VBOTFLOW_DB_URL": db_url, "VBOTFLOW_WEBHOOK_TOKEN": f"{TOKEN},{OLD_TOKEN}",
            "VBOTFLOW_SPOOL_DIR": str(spool_dir), "VBOTFLOW_RECEIVER_WORKERS": str(workers),
            "VBOTFLOW_RECEIVER_THREADS": str(threads), "VBOTFLOW_RECEIVER_BIND": f"127.0.0.1:{port}",
-           "VBOTFLOW_RECEIVER_LOG_LEVEL": log_level}
+           "VBOTFLOW_RECEIVER_LOG_LEVEL": log_level, **(env or {})}
     with open(log_path, "wb") as log:
         process = subprocess.Popen([GUNICORN, "-c", "python:vbotflow.receiver.gunicorn_conf",
                                     "vbotflow.receiver.wsgi:app"], env=env, stdout=log, stderr=subprocess.STDOUT)
         url = f"http://127.0.0.1:{port}"
         try:
             wait_until_up(url, process)
-            yield url
+            yield url, process
         finally:
             process.terminate()
             process.wait(timeout=30)
+
+
+@contextmanager
+def gunicorn_server(db_url: str, spool_dir: Path, log_path: Path, workers: int = 3,
+                    threads: int = 8, log_level: str = "info", env: dict[str, str] | None = None) -> Iterator[str]:
+    """The receiver under gunicorn with the project's config file; access and error logs go to ``log_path``."""
+    with gunicorn_process(db_url, spool_dir, log_path, workers, threads, log_level, env) as (url, _process):
+        yield url
 
 
 def events(url: str) -> list[dict[str, Any]]:
