@@ -107,8 +107,8 @@ def test_duplicates_are_acknowledged_and_stored_once(receiver: str, db_url: str)
     assert [e["kind"] for e in events(db_url)] == ["autocall", "call_history"]
     assert len(call_records(db_url)) == 1
     metrics = requests.get(receiver + "/metrics", timeout=10).text
-    assert 'vbotflow_webhook_duplicates_total{kind="autocall"} 1' in metrics
-    assert 'vbotflow_webhook_duplicates_total{kind="call_history"} 1' in metrics
+    assert 'vbotflow_webhook_duplicates_total{kind="autocall"} 1.0' in metrics
+    assert 'vbotflow_webhook_duplicates_total{kind="call_history"} 1.0' in metrics
 
 
 def test_unknown_status_codes_are_kept_not_rejected(receiver: str, db_url: str) -> None:
@@ -188,7 +188,7 @@ def test_a_missing_or_wrong_token_gets_401_and_nothing_is_stored(receiver: str, 
     assert answer.status_code == 401
     assert answer.json() == {"error": "unauthorized", "detail": "missing or wrong webhook token"}
     assert events(db_url) == []
-    assert 'vbotflow_webhook_rejected_total{reason="unauthorized"} 1' in requests.get(
+    assert 'vbotflow_webhook_rejected_total{reason="unauthorized"} 1.0' in requests.get(
         receiver + "/metrics", timeout=10).text
 
 
@@ -240,14 +240,14 @@ def test_metrics_count_each_outcome_in_prometheus_text(receiver: str) -> None:
     answer = requests.get(receiver + "/metrics", timeout=10)
     assert answer.headers["Content-Type"].startswith("text/plain")
     lines = answer.text.splitlines()
-    for expected in ['vbotflow_webhook_received_total{endpoint="autocall"} 3',
-                     'vbotflow_webhook_stored_total{kind="autocall"} 1',
-                     'vbotflow_webhook_stored_total{kind="invalid"} 1',
-                     'vbotflow_webhook_rejected_total{reason="invalid_body"} 1',
-                     'vbotflow_webhook_rejected_total{reason="unauthorized"} 1',
-                     "vbotflow_webhook_spooled_total 0",
-                     'vbotflow_webhook_request_seconds_bucket{le="+Inf"} 3',
-                     "vbotflow_webhook_spool_depth 0"]:
+    for expected in ['vbotflow_webhook_received_total{endpoint="autocall"} 3.0',
+                     'vbotflow_webhook_stored_total{kind="autocall"} 1.0',
+                     'vbotflow_webhook_stored_total{kind="invalid"} 1.0',
+                     'vbotflow_webhook_rejected_total{reason="invalid_body"} 1.0',
+                     'vbotflow_webhook_rejected_total{reason="unauthorized"} 1.0',
+                     "vbotflow_webhook_spooled_total 0.0",
+                     'vbotflow_webhook_request_seconds_bucket{le="+Inf"} 3.0',
+                     "vbotflow_webhook_spool_depth 0.0"]:
         assert expected in lines
 
 

@@ -131,8 +131,8 @@ def test_the_receiver_replays_its_spool_by_itself_once_the_database_answers(
     assert not list(spool_dir.glob("*.json"))
     expected = sorted(b["phone"] for b in _autocalls(0, 15) + _autocalls(50, 1))
     assert sorted(e["phone"] for e in events(db_url)) == expected
-    assert "vbotflow_webhook_spooled_total 15" in metrics
-    assert "vbotflow_webhook_spool_replayed_total 15" in metrics
+    assert "vbotflow_webhook_spooled_total 15.0" in metrics
+    assert "vbotflow_webhook_spool_replayed_total 15.0" in metrics
 
 
 def test_when_neither_the_database_nor_the_spool_can_take_it_the_answer_is_503(
@@ -147,5 +147,5 @@ def test_when_neither_the_database_nor_the_spool_can_take_it_the_answer_is_503(
 
     assert answer.status_code == 503  # nothing acknowledged: VBot may retry
     assert answer.json() == {"error": "unavailable", "detail": "storage unavailable; please retry"}
-    assert "vbotflow_webhook_spool_failures_total 1" in metrics
+    assert "vbotflow_webhook_spool_failures_total 1.0" in metrics
     assert events(db_url) == []

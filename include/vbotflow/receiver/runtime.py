@@ -90,7 +90,7 @@ class ReceiverRuntime:
         """Replay the spool into the database now (a no-op if another process is at it)."""
         result = self.spool.drain(lambda delivery: store.land_spooled(self.engine, delivery), store.OUTAGE_ERRORS)
         if result.landed:
-            self.metrics.replayed.inc(amount=result.landed)
+            self.metrics.replayed.inc(result.landed)
             log.info("replayed %s spooled deliveries, %s left", result.landed, result.left)
         return result
 
