@@ -27,6 +27,7 @@ from vbotflow.store.tables import webhook_call_record, webhook_event
 TOKEN = "tok-current-9f2c"
 OLD_TOKEN = "tok-previous-1a7e"
 GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def autocall_body(campaign_id: int = 2932, phone: str = "0912345678", create_at: str = "11/26/2026 09:15:00",

@@ -1,24 +1,39 @@
-"""Slow senders cannot starve the others: a body that does not arrive within the read deadline is
-refused (408, nothing stored) and its thread freed, so a normal delivery still gets through.
+"""Slow senders cannot starve the others.
 
-gunicorn with one worker of 4 threads faces 12 senders that trickle their bodies a byte at a time
-(each would need minutes); a normal delivery is sent once they all hold a connection. Time is
-measured and printed, never asserted; what is asserted is the order of events: the normal delivery
-is answered while the slow senders are still sending, and the slow ones are refused, not stored.
+gunicorn with one worker of 4 threads faces senders that trickle their bodies a byte at a time
+(each would need minutes); a normal delivery is sent once they all hold a connection. Alone, the
+receiver refuses a body that does not arrive within its read deadline (408, nothing stored) and
+frees the thread; behind nginx (``scripts/compose/receiver-proxy.conf``, as in docker-compose) the
+slow senders never reach gunicorn at all. Time is measured and printed, never asserted; what is
+asserted is the order of events: the normal delivery is answered while every slow sender is still
+sending, and nothing of theirs is stored.
 """
 
 from __future__ import annotations
 
 import json
 import select
+import shutil
 import socket
+import subprocess
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 import requests
 
-from tests.integration.receiver_support import TOKEN, autocall_body, events, gunicorn_server
+from tests.integration.receiver_support import (
+    REPO_ROOT,
+    TOKEN,
+    autocall_body,
+    events,
+    free_port,
+    gunicorn_server,
+    wait_until_up,
+)
 
 SLOW_SENDERS = 12
 THREADS = 4
@@ -44,10 +59,12 @@ class SlowSender(threading.Thread):
                          + TOKEN.encode() + b"\r\nContent-Type: application/json\r\nContent-Length: "
                          + str(len(self.body)).encode() + b"\r\n\r\n")
             self.connected.set()
-            while not self.stop.is_set() and self.sent < len(self.body):
+            while self.sent < len(self.body):
                 readable, _, _ = select.select([sock], [], [], 0.2)
                 if readable:
                     break  # the server answered (or closed) before the body was complete
+                if self.stop.is_set():
+                    return  # the test is over: hang up
                 try:
                     sock.sendall(self.body[self.sent:self.sent + 1])
                 except OSError:
@@ -89,3 +106,56 @@ def test_slow_bodies_are_cut_off_and_a_normal_delivery_gets_through(db_url: str,
     assert [s.answer.split(b"\r\n", 1)[0] for s in slow] == [b"HTTP/1.1 408 REQUEST TIMEOUT"] * SLOW_SENDERS
     assert all(b'"error":"timeout"' in s.answer for s in slow)
     assert [e["phone"] for e in events(db_url)] == ["0916000001"]  # nothing of the slow ones was stored
+
+
+@contextmanager
+def nginx_in_front(receiver_url: str, directory: Path) -> Iterator[str]:
+    """The compose file's nginx configuration, pointed at ``receiver_url``, on a free loopback port."""
+    nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+    if nginx is None:
+        pytest.skip("nginx is not installed (apt-get install -y nginx-light; .ci/run does it)")
+    port = free_port()
+    config = (REPO_ROOT / "scripts" / "compose" / "receiver-proxy.conf").read_text()
+    assert "server receiver:8081;" in config and "listen 8080;" in config
+    config = (config.replace("server receiver:8081;", f"server {receiver_url.removeprefix('http://')};")
+              .replace("listen 8080;", f"listen 127.0.0.1:{port};")
+              .replace("worker_processes auto;", "worker_processes 1;"))
+    directory.mkdir()
+    (directory / "nginx.conf").write_text(config)
+    process = subprocess.Popen([nginx, "-p", str(directory), "-c", str(directory / "nginx.conf"),
+                                "-g", f"daemon off; user root; pid {directory / 'nginx.pid'};"],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(url, process)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_behind_the_buffering_proxy_slow_senders_never_hold_a_receiver_thread(db_url: str, tmp_path: Path) -> None:
+    slow_count = 48
+    with gunicorn_server(db_url, tmp_path / "spool", tmp_path / "gunicorn.log", workers=1,
+                         threads=THREADS) as receiver, nginx_in_front(receiver, tmp_path / "nginx") as url:
+        slow = [SlowSender(url, n) for n in range(slow_count)]
+        for sender in slow:
+            sender.start()
+        for sender in slow:
+            assert sender.connected.wait(30)
+        time.sleep(0.5)
+        started = time.monotonic()
+        normal = requests.post(url + "/webhooks/vbot/autocall", json=autocall_body(phone="0916000002"),
+                               headers={"X-Webhook-Token": TOKEN}, timeout=60)
+        waited = time.monotonic() - started
+        still_sending = [s.sent < len(s.body) for s in slow]
+        for sender in slow:
+            sender.stop.set()
+        for sender in slow:
+            sender.join(30)
+
+    print(f"\nslow senders: {slow_count} through nginx (proxy_request_buffering) against {THREADS} threads: "
+          f"a normal delivery waited {waited:.3f} s")
+    assert normal.status_code == 200 and normal.json()["status"] == "stored"
+    assert all(still_sending)
+    assert [e["phone"] for e in events(db_url)] == ["0916000002"]
