@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -140,3 +142,34 @@ def test_a_spooled_delivery_the_database_refuses_is_replayed_once_as_a_dead_lett
     assert (result.landed, result.failed, result.left, again.landed) == (1, 0, 0, 0)
     assert runtime.spool.depth() == 0
     assert [(r["kind"], r["body"], r["landed_via"]) for r in rows] == [("invalid", body, "spool")]
+
+
+def test_a_delivery_that_fails_on_its_own_is_retried_on_schedule_not_on_every_wake(
+        db_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    # A spool file the database refuses even as a dead letter (a header no driver can encode): it
+    # fails on its own, stays, and must not be retried each time a new delivery wakes the drainer.
+    body = json.dumps(autocall_body(phone="0900000012")).encode()
+    delivery = Delivery(received_at=datetime.now(UTC), endpoint="autocall", body=body,
+                        headers={"x-note": "\ud800"}, remote_addr=None)
+    runtime = ReceiverRuntime({"DB_URL": db_url, "DB_TIMEOUT_SECONDS": 5, "WEBHOOK_TOKENS": ("t",),
+                               "SPOOL_DIR": str(tmp_path / "spool"), "SPOOL_RETRY_SECONDS": 60,
+                               "SIGNATURE_TOLERANCE_SECONDS": 300})
+    runtime.spool.append(delivery)
+
+    def attempts() -> int:
+        return sum("cannot be landed" in r.getMessage() for r in caplog.records)
+
+    try:
+        with caplog.at_level(logging.ERROR, logger="vbotflow.receiver.spool"):
+            runtime.ensure_drainer()
+            runtime.wake_drainer()
+            deadline = time.monotonic() + 30  # waiting for the thread, not a timing assertion
+            while attempts() == 0 and time.monotonic() < deadline:
+                time.sleep(0.02)
+            for _ in range(20):  # twenty deliveries landing while the file waits
+                runtime.wake_drainer()
+                time.sleep(0.05)
+    finally:
+        runtime.engine.dispose()
+    assert attempts() == 1
+    assert runtime.spool.depth() == 1  # kept for a person, not lost

@@ -42,10 +42,7 @@ errorlog = os.environ.get("VBOTFLOW_RECEIVER_ERROR_LOG", "-")
 loglevel = os.environ.get("VBOTFLOW_RECEIVER_LOG_LEVEL", "info")
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
-# Set before any worker imports prometheus_client (workers inherit the master's environment).
-_OWN_METRICS_DIR = not os.environ.get(MULTIPROC_ENV)
-if _OWN_METRICS_DIR:
-    os.environ[MULTIPROC_ENV] = tempfile.mkdtemp(prefix="vbotflow-receiver-metrics-")
+_own_metrics_dir: str | None = None
 
 # Headers whose values are credentials: never in the access log, whatever its format.
 _SECRET_HEADER_ATOMS = ("{authorization}i", "{proxy-authorization}i", "{cookie}i", "{x-webhook-token}i",
@@ -90,7 +87,14 @@ logger_class = MaskingLogger
 
 
 def on_starting(server: Any) -> None:
-    """Counters of a previous run (or of a crashed master) must not be counted again."""
+    """Share the workers' metrics in one directory; counters of a previous run must not be counted again.
+
+    Runs in the master before any worker is forked, so every worker inherits the variable before it
+    imports prometheus_client.
+    """
+    global _own_metrics_dir
+    if not os.environ.get(MULTIPROC_ENV):
+        _own_metrics_dir = os.environ[MULTIPROC_ENV] = tempfile.mkdtemp(prefix="vbotflow-receiver-metrics-")
     directory = Path(os.environ[MULTIPROC_ENV])
     if directory.is_dir():
         for entry in directory.iterdir():
@@ -109,5 +113,5 @@ def child_exit(server: Any, worker: Any) -> None:
 
 
 def on_exit(server: Any) -> None:
-    if _OWN_METRICS_DIR:
-        shutil.rmtree(os.environ[MULTIPROC_ENV], ignore_errors=True)
+    if _own_metrics_dir:
+        shutil.rmtree(_own_metrics_dir, ignore_errors=True)
