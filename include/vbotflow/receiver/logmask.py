@@ -11,7 +11,6 @@ into a log.
 from __future__ import annotations
 
 import base64
-import binascii
 import logging
 import re
 import traceback
@@ -25,7 +24,6 @@ WITHHELD = "[withheld: held a secret]"
 _QUERY_PAIR = re.compile(r"((?:^|[?&;\s])([^=&;\s\"'?]+)=)([^&;\s\"']*)")
 # Where one "word" of a log line ends: whitespace, quotes, and the separators of a URL or header.
 _WORD = re.compile(r"[^\s\"'\[\]()<>,]+")
-_BASE64ISH = re.compile(r"[A-Za-z0-9+/_-]{8,}={0,2}")
 
 
 def _is_token_name(name: str) -> bool:
@@ -39,45 +37,58 @@ def mask_token(text: str) -> str:
     return _QUERY_PAIR.sub(lambda m: m.group(1) + REDACTED if _is_token_name(m.group(2)) else m.group(0), text)
 
 
-def _decodings(word: str) -> Iterable[str]:
-    """What ``word`` may stand for: percent-decoded (twice, for double encoding), base64-decoded."""
-    if "%" in word or "+" in word:
-        once = unquote_plus(word)
-        yield once
-        yield unquote(once)
-    for candidate in _BASE64ISH.findall(word):
-        padded = candidate + "=" * (-len(candidate) % 4)
-        for decode in (base64.b64decode, base64.urlsafe_b64decode):
-            try:
-                yield decode(padded).decode("utf-8", "replace")
-            except (binascii.Error, ValueError):
-                pass
+def _base64_needles(secret: str) -> set[str]:
+    """Text that any base64 encoding of a string holding ``secret`` must contain, whatever the bytes around it.
+
+    Base64 turns 3 bytes into 4 characters; the secret may start at any of 3 offsets in a group,
+    and only the groups made of its own bytes alone are certain: one needle per offset and alphabet.
+    """
+    raw = secret.encode()
+    needles = set()
+    for offset in range(3):
+        inner = raw[(3 - offset) % 3:]
+        inner = inner[:len(inner) - len(inner) % 3]
+        if len(inner) >= 3:
+            needles.add(base64.b64encode(inner).decode())
+            needles.add(base64.urlsafe_b64encode(inner).decode())
+    return needles
 
 
 class SecretRedactor(logging.Filter):
     """A log filter that removes configured secrets from every finished line, in any encoding.
 
     Attach it to the handlers that write files or streams: it then sees every record, whichever
-    logger made it. Also masks ``token=`` query values.
+    logger made it. Also masks ``token=`` query values. A line with no trace of a secret costs a
+    few substring searches: the word by word look only runs when a line holds a ``%`` escape or
+    what a base64 encoding of a secret must contain.
     """
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         super().__init__()
         self.secrets = tuple(sorted({s for s in secrets if s}, key=len, reverse=True))
+        self._needles = tuple({needle for secret in self.secrets for needle in _base64_needles(secret)})
 
     def redact(self, text: str) -> str:
         text = mask_token(text)
+        if not self.secrets:
+            return text
         for secret in self.secrets:
             if secret in text:
                 text = text.replace(secret, REDACTED)
-        if self.secrets:
+        if "%" in text or any(needle in text for needle in self._needles):
             text = _WORD.sub(self._redact_word, text)
         return text
 
+    def _holds_a_secret(self, text: str) -> bool:
+        return any(secret in text for secret in self.secrets) or any(needle in text for needle in self._needles)
+
     def _redact_word(self, match: re.Match[str]) -> str:
         word = match.group(0)
-        for decoded in _decodings(word):
-            if any(secret in decoded for secret in self.secrets):
+        if self._holds_a_secret(word):
+            return WITHHELD
+        if "%" in word:
+            once = unquote_plus(word)
+            if self._holds_a_secret(once) or self._holds_a_secret(unquote(once)):
                 return WITHHELD
         return word
 
