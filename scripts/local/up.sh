@@ -73,9 +73,10 @@ if $receiver_present; then
     (
         VBOTFLOW_WEBHOOK_TOKEN="$(cat "$STACK_TOKEN_FILE")"
         export VBOTFLOW_WEBHOOK_TOKEN
-        proc_start receiver "$STACK_VENV/bin/gunicorn" --bind "127.0.0.1:$RECEIVER_PORT" \
-            --workers "${VBOTFLOW_RECEIVER_WORKERS:-2}" --worker-class gthread --threads 4 \
-            --access-logfile - --error-logfile - vbotflow.receiver.wsgi:app
+        # The project's config: tokens removed from the access and error logs, metrics of all workers.
+        proc_start receiver "$STACK_VENV/bin/gunicorn" -c python:vbotflow.receiver.gunicorn_conf \
+            --bind "127.0.0.1:$RECEIVER_PORT" --workers "${VBOTFLOW_RECEIVER_WORKERS:-2}" --threads 4 \
+            vbotflow.receiver.wsgi:app
     )
 else
     echo "  receiver: vbotflow.receiver is not installed yet; the simulator's deliveries will fail and be retried"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -18,6 +19,7 @@ import requests
 import sqlalchemy as sa
 from werkzeug.serving import make_server
 
+from tests.integration.tcp_proxy import TcpProxy
 from vbotflow.receiver.app import create_app
 from vbotflow.store import db
 from vbotflow.store.tables import webhook_call_record, webhook_event
@@ -25,6 +27,7 @@ from vbotflow.store.tables import webhook_call_record, webhook_event
 TOKEN = "tok-current-9f2c"
 OLD_TOKEN = "tok-previous-1a7e"
 GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def autocall_body(campaign_id: int = 2932, phone: str = "0912345678", create_at: str = "11/26/2026 09:15:00",
@@ -77,24 +80,36 @@ def wait_until_up(url: str, process: subprocess.Popen | None = None, seconds: fl
 
 
 @contextmanager
-def gunicorn_server(db_url: str, spool_dir: Path, log_path: Path, workers: int = 3,
-                    threads: int = 8, log_level: str = "info") -> Iterator[str]:
-    """The receiver under gunicorn with the project's config file; access and error logs go to ``log_path``."""
+def gunicorn_process(db_url: str, spool_dir: Path, log_path: Path, workers: int = 3, threads: int = 8,
+                     log_level: str = "info", env: dict[str, str] | None = None,
+                     ) -> Iterator[tuple[str, subprocess.Popen]]:
+    """The receiver under gunicorn with the project's config file: its URL and the master process.
+
+    Whatever gunicorn prints (access and error logs, unless ``env`` sends them to files) goes to ``log_path``.
+    """
     port = free_port()
     env = {**os.environ, "VBOTFLOW_DB_URL": db_url, "VBOTFLOW_WEBHOOK_TOKEN": f"{TOKEN},{OLD_TOKEN}",
            "VBOTFLOW_SPOOL_DIR": str(spool_dir), "VBOTFLOW_RECEIVER_WORKERS": str(workers),
            "VBOTFLOW_RECEIVER_THREADS": str(threads), "VBOTFLOW_RECEIVER_BIND": f"127.0.0.1:{port}",
-           "VBOTFLOW_RECEIVER_LOG_LEVEL": log_level}
+           "VBOTFLOW_RECEIVER_LOG_LEVEL": log_level, **(env or {})}
     with open(log_path, "wb") as log:
         process = subprocess.Popen([GUNICORN, "-c", "python:vbotflow.receiver.gunicorn_conf",
                                     "vbotflow.receiver.wsgi:app"], env=env, stdout=log, stderr=subprocess.STDOUT)
         url = f"http://127.0.0.1:{port}"
         try:
             wait_until_up(url, process)
-            yield url
+            yield url, process
         finally:
             process.terminate()
             process.wait(timeout=30)
+
+
+@contextmanager
+def gunicorn_server(db_url: str, spool_dir: Path, log_path: Path, workers: int = 3,
+                    threads: int = 8, log_level: str = "info", env: dict[str, str] | None = None) -> Iterator[str]:
+    """The receiver under gunicorn with the project's config file; access and error logs go to ``log_path``."""
+    with gunicorn_process(db_url, spool_dir, log_path, workers, threads, log_level, env) as (url, _process):
+        yield url
 
 
 def events(url: str) -> list[dict[str, Any]]:
@@ -126,3 +141,45 @@ def post(url: str, path: str, body: Any, *, token: str | None = TOKEN, **kwargs:
     data = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False).encode()
     headers.setdefault("Content-Type", "application/json")
     return requests.post(url + path, data=data, headers=headers, timeout=30, **kwargs)
+
+
+class Outage:
+    """Makes the receiver's database unreachable (``down``) and reachable again (``up``).
+
+    PostgreSQL is reached through a loopback TCP proxy that is cut (the shared server keeps
+    running); SQLite is made unwritable by another connection holding an exclusive lock.
+    """
+
+    def __init__(self, db_url: str) -> None:
+        self.real_url = db_url
+        parsed = sa.engine.make_url(db_url)
+        self.proxy: TcpProxy | None = None
+        self._lock: sqlite3.Connection | None = None
+        if parsed.get_backend_name() == "postgresql":
+            self.proxy = TcpProxy(parsed.host or "127.0.0.1", parsed.port or 5432)
+            self.proxy.start()
+            self.url = parsed.set(port=self.proxy.port).render_as_string(hide_password=False)
+        else:
+            self.url = db_url
+
+    def down(self) -> None:
+        if self.proxy is not None:
+            self.proxy.cut()
+        else:
+            self._lock = sqlite3.connect(sa.engine.make_url(self.real_url).database, isolation_level=None)
+            self._lock.execute("BEGIN EXCLUSIVE")
+
+    def close(self) -> None:
+        self.up()
+        if self.proxy is not None:
+            self.proxy.cut()
+
+    def up(self) -> None:
+        if self.proxy is not None:
+            self.proxy.restore()
+        elif self._lock is not None:
+            self._lock.execute("ROLLBACK")
+            self._lock.close()
+            self._lock = None
+
+

@@ -107,8 +107,8 @@ def test_duplicates_are_acknowledged_and_stored_once(receiver: str, db_url: str)
     assert [e["kind"] for e in events(db_url)] == ["autocall", "call_history"]
     assert len(call_records(db_url)) == 1
     metrics = requests.get(receiver + "/metrics", timeout=10).text
-    assert 'vbotflow_webhook_duplicates_total{kind="autocall"} 1' in metrics
-    assert 'vbotflow_webhook_duplicates_total{kind="call_history"} 1' in metrics
+    assert 'vbotflow_webhook_duplicates_total{kind="autocall"} 1.0' in metrics
+    assert 'vbotflow_webhook_duplicates_total{kind="call_history"} 1.0' in metrics
 
 
 def test_unknown_status_codes_are_kept_not_rejected(receiver: str, db_url: str) -> None:
@@ -188,7 +188,7 @@ def test_a_missing_or_wrong_token_gets_401_and_nothing_is_stored(receiver: str, 
     assert answer.status_code == 401
     assert answer.json() == {"error": "unauthorized", "detail": "missing or wrong webhook token"}
     assert events(db_url) == []
-    assert 'vbotflow_webhook_rejected_total{reason="unauthorized"} 1' in requests.get(
+    assert 'vbotflow_webhook_rejected_total{reason="unauthorized"} 1.0' in requests.get(
         receiver + "/metrics", timeout=10).text
 
 
@@ -240,14 +240,14 @@ def test_metrics_count_each_outcome_in_prometheus_text(receiver: str) -> None:
     answer = requests.get(receiver + "/metrics", timeout=10)
     assert answer.headers["Content-Type"].startswith("text/plain")
     lines = answer.text.splitlines()
-    for expected in ['vbotflow_webhook_received_total{endpoint="autocall"} 3',
-                     'vbotflow_webhook_stored_total{kind="autocall"} 1',
-                     'vbotflow_webhook_stored_total{kind="invalid"} 1',
-                     'vbotflow_webhook_rejected_total{reason="invalid_body"} 1',
-                     'vbotflow_webhook_rejected_total{reason="unauthorized"} 1',
-                     "vbotflow_webhook_spooled_total 0",
-                     'vbotflow_webhook_request_seconds_bucket{le="+Inf"} 3',
-                     "vbotflow_webhook_spool_depth 0"]:
+    for expected in ['vbotflow_webhook_received_total{endpoint="autocall"} 3.0',
+                     'vbotflow_webhook_stored_total{kind="autocall"} 1.0',
+                     'vbotflow_webhook_stored_total{kind="invalid"} 1.0',
+                     'vbotflow_webhook_rejected_total{reason="invalid_body"} 1.0',
+                     'vbotflow_webhook_rejected_total{reason="unauthorized"} 1.0',
+                     "vbotflow_webhook_spooled_total 0.0",
+                     'vbotflow_webhook_request_seconds_bucket{le="+Inf"} 3.0',
+                     "vbotflow_webhook_spool_depth 0.0"]:
         assert expected in lines
 
 
@@ -255,7 +255,8 @@ def test_the_openapi_document_describes_every_endpoint(receiver: str) -> None:
     document = requests.get(receiver + "/openapi.json", timeout=10).json()
     assert set(document["paths"]) == {"/webhooks/vbot/autocall", "/webhooks/vbot/call-history", "/webhooks/vbot",
                                       "/healthz", "/metrics"}
-    assert set(document["paths"]["/webhooks/vbot"]["post"]["responses"]) == {"200", "202", "400", "401", "413", "503"}
+    assert set(document["paths"]["/webhooks/vbot"]["post"]["responses"]) == {
+        "200", "202", "400", "401", "408", "413", "503"}
 
 
 def test_with_only_a_signing_secret_the_signature_alone_authenticates(db_url: str, tmp_path: Path) -> None:
@@ -278,3 +279,46 @@ def test_with_neither_token_nor_secret_configured_every_delivery_is_refused(db_u
         for token in (None, "", "anything"):
             assert post(url, "/webhooks/vbot/autocall", autocall_body(), token=token).status_code == 401
     assert events(db_url) == []
+
+
+LONE_SURROGATE = "1;\ud800;2"  # valid JSON as the escape "\ud800", but no Unicode character
+_AUTOCALL_TEXT_FIELDS = [key for key, value in autocall_body().items() if isinstance(value, str)]
+_RECORD_TEXT_FIELDS = [key for key, value in call_record().items() if isinstance(value, str)]
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [pytest.param("/webhooks/vbot/autocall", autocall_body(**{key: LONE_SURROGATE}), id=f"autocall.{key}")
+     for key in _AUTOCALL_TEXT_FIELDS]
+    + [pytest.param("/webhooks/vbot/call-history", {"status": "1", "data": [call_record(**{key: LONE_SURROGATE})]},
+                    id=f"call_history.data[0].{key}") for key in _RECORD_TEXT_FIELDS]
+    + [pytest.param("/webhooks/vbot/call-history", {"status": LONE_SURROGATE, "data": [call_record()]},
+                    id="call_history.status"),
+       pytest.param("/webhooks/vbot", autocall_body(**{"ghi_chú\ud800": "x"}), id="auto.a key")],
+)
+def test_a_lone_surrogate_in_any_string_is_kept_as_a_dead_letter_never_spooled(
+        receiver: str, db_url: str, tmp_path: Path, path: str, body: dict) -> None:
+    raw = json.dumps(body).encode()  # ensure_ascii: the surrogate travels as the escape \ud800
+    assert b"\\ud800" in raw
+
+    answer = post(receiver, path, raw)
+    again = post(receiver, path, raw)
+
+    assert answer.status_code == 400, answer.text
+    assert answer.json() == {"error": "invalid_body", "stored": True, "event_id": answer.json()["event_id"],
+                             "detail": "body holds an unpaired surrogate escape (not Unicode text)"}
+    assert again.status_code == 400 and again.json()["event_id"] == answer.json()["event_id"]
+    [event] = events(db_url)
+    assert (event["kind"], event["body"]) == ("invalid", raw)
+    assert not list((tmp_path / "spool").glob("*.json"))
+    assert requests.get(receiver + "/healthz", timeout=10).json() == {"status": "ok", "database": "ok",
+                                                                      "spool_depth": 0}
+
+
+def test_a_surrogate_pair_is_one_character_and_lands_normally(receiver: str, db_url: str) -> None:
+    raw = json.dumps(autocall_body(action_log="1;\U0001f600;2")).encode()
+    assert b"\\ud83d\\ude00" in raw
+    answer = post(receiver, "/webhooks/vbot/autocall", raw)
+    assert answer.status_code == 200 and answer.json()["status"] == "stored"
+    [event] = events(db_url)
+    assert (event["kind"], event["action_log"], event["body"]) == ("autocall", "1;\U0001f600;2", raw)

@@ -1,14 +1,12 @@
 """The database goes away mid-stream: deliveries are spooled (202), replayed after, none lost, none doubled.
 
-PostgreSQL is reached through a loopback TCP proxy that the test cuts (the shared server keeps
-running); SQLite is made unwritable by another connection holding an exclusive lock.
+How the database goes away: ``receiver_support.Outage``.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 import time
@@ -20,61 +18,27 @@ from pathlib import Path
 
 import pytest
 import requests
-import sqlalchemy as sa
 
 from tests.integration.receiver_support import (
     OLD_TOKEN,
     TOKEN,
+    Outage,
     autocall_body,
     call_record,
     events,
     post,
     werkzeug_server,
 )
-from tests.integration.tcp_proxy import TcpProxy
 
 BAD_BODY = json.dumps(autocall_body(campaign_id="x")).encode()
 VBOTFLOW = str(Path(sys.executable).with_name("vbotflow"))
-
-
-class Outage:
-    """Makes the receiver's database unreachable (``down``) and reachable again (``up``)."""
-
-    def __init__(self, db_url: str) -> None:
-        self.real_url = db_url
-        parsed = sa.engine.make_url(db_url)
-        self.proxy: TcpProxy | None = None
-        self._lock: sqlite3.Connection | None = None
-        if parsed.get_backend_name() == "postgresql":
-            self.proxy = TcpProxy(parsed.host or "127.0.0.1", parsed.port or 5432)
-            self.proxy.start()
-            self.url = parsed.set(port=self.proxy.port).render_as_string(hide_password=False)
-        else:
-            self.url = db_url
-
-    def down(self) -> None:
-        if self.proxy is not None:
-            self.proxy.cut()
-        else:
-            self._lock = sqlite3.connect(sa.engine.make_url(self.real_url).database, isolation_level=None)
-            self._lock.execute("BEGIN EXCLUSIVE")
-
-    def up(self) -> None:
-        if self.proxy is not None:
-            self.proxy.restore()
-        elif self._lock is not None:
-            self._lock.execute("ROLLBACK")
-            self._lock.close()
-            self._lock = None
 
 
 @pytest.fixture
 def outage(db_url: str) -> Iterator[Outage]:
     outage = Outage(db_url)
     yield outage
-    outage.up()
-    if outage.proxy is not None:
-        outage.proxy.cut()
+    outage.close()
 
 
 @contextmanager
@@ -167,8 +131,8 @@ def test_the_receiver_replays_its_spool_by_itself_once_the_database_answers(
     assert not list(spool_dir.glob("*.json"))
     expected = sorted(b["phone"] for b in _autocalls(0, 15) + _autocalls(50, 1))
     assert sorted(e["phone"] for e in events(db_url)) == expected
-    assert "vbotflow_webhook_spooled_total 15" in metrics
-    assert "vbotflow_webhook_spool_replayed_total 15" in metrics
+    assert "vbotflow_webhook_spooled_total 15.0" in metrics
+    assert "vbotflow_webhook_spool_replayed_total 15.0" in metrics
 
 
 def test_when_neither_the_database_nor_the_spool_can_take_it_the_answer_is_503(
@@ -183,5 +147,5 @@ def test_when_neither_the_database_nor_the_spool_can_take_it_the_answer_is_503(
 
     assert answer.status_code == 503  # nothing acknowledged: VBot may retry
     assert answer.json() == {"error": "unavailable", "detail": "storage unavailable; please retry"}
-    assert "vbotflow_webhook_spool_failures_total 1" in metrics
+    assert "vbotflow_webhook_spool_failures_total 1.0" in metrics
     assert events(db_url) == []

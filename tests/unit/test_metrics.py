@@ -1,30 +1,33 @@
 from __future__ import annotations
 
-from vbotflow.receiver.metrics import Counter, Histogram, ReceiverMetrics
+from vbotflow.receiver.metrics import ReceiverMetrics
 
 
-def test_counters_render_per_label_and_unlabelled_ones_start_at_zero() -> None:
-    counter = Counter("x_total", "X.", ("reason",))
-    counter.inc("a")
-    counter.inc("a")
-    counter.inc('quo"te')
-    assert list(counter.render()) == ["# HELP x_total X.", "# TYPE x_total counter", 'x_total{reason="a"} 2',
-                                      'x_total{reason="quo\\"te"} 1']
-    assert list(Counter("y_total", "Y.").render())[-1] == "y_total 0"
+def test_each_family_is_exposed_with_its_labels_and_the_spool_depth() -> None:
+    metrics = ReceiverMetrics()
+    metrics.received.labels("autocall").inc()
+    metrics.received.labels("autocall").inc()
+    metrics.rejected.labels('quo"te').inc()
+    metrics.replayed.inc(3)
+    text = metrics.render(spool_depth=7).decode()
+    for family in ("received_total", "stored_total", "duplicates_total", "rejected_total", "spooled_total",
+                   "spool_replayed_total", "spool_failures_total", "request_seconds", "spool_depth"):
+        assert f"# TYPE vbotflow_webhook_{family.removesuffix('_total')}" in text
+    lines = text.splitlines()
+    assert 'vbotflow_webhook_received_total{endpoint="autocall"} 2.0' in lines
+    assert 'vbotflow_webhook_rejected_total{reason="quo\\"te"} 1.0' in lines
+    assert "vbotflow_webhook_spool_replayed_total 3.0" in lines
+    assert "vbotflow_webhook_spooled_total 0.0" in lines  # unlabelled counters exist from the start
+    assert "vbotflow_webhook_spool_depth 7.0" in lines
+    assert not any("_created" in line for line in lines)
 
 
 def test_the_histogram_is_cumulative() -> None:
-    histogram = Histogram("t_seconds", "T.", buckets=(0.01, 0.1))
-    for seconds in (0.005, 0.05, 0.05, 3.0):
-        histogram.observe(seconds)
-    lines = list(histogram.render())
-    assert lines[2:] == ['t_seconds_bucket{le="0.01"} 1', 't_seconds_bucket{le="0.1"} 3',
-                         't_seconds_bucket{le="+Inf"} 4', "t_seconds_sum 3.105000", "t_seconds_count 4"]
-
-
-def test_the_receiver_exposes_every_family() -> None:
-    text = ReceiverMetrics().render(spool_depth=7)
-    for family in ("received_total", "stored_total", "duplicates_total", "rejected_total", "spooled_total",
-                   "spool_replayed_total", "request_seconds"):
-        assert f"# TYPE vbotflow_webhook_{family} " in text
-    assert "vbotflow_webhook_spool_depth 7\n" in text
+    metrics = ReceiverMetrics()
+    for seconds in (0.0005, 0.05, 0.05, 30.0):
+        metrics.latency.observe(seconds)
+    lines = metrics.render(spool_depth=0).decode().splitlines()
+    assert 'vbotflow_webhook_request_seconds_bucket{le="0.001"} 1.0' in lines
+    assert 'vbotflow_webhook_request_seconds_bucket{le="0.05"} 3.0' in lines
+    assert 'vbotflow_webhook_request_seconds_bucket{le="+Inf"} 4.0' in lines
+    assert "vbotflow_webhook_request_seconds_count 4.0" in lines

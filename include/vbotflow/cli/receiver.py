@@ -8,7 +8,7 @@ import sys
 from typing import Any
 
 from vbotflow import settings
-from vbotflow.receiver.logmask import TokenMaskingFilter
+from vbotflow.receiver.logmask import TokenMaskingFilter, configured_secrets
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
@@ -26,9 +26,11 @@ def _serve(args: argparse.Namespace) -> int:
     from vbotflow.receiver.app import create_app
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # Werkzeug logs each request line, query string included: mask the token there.
-    logging.getLogger("werkzeug").addFilter(TokenMaskingFilter())
     app = create_app(_overrides(args))
+    # Werkzeug logs each request line, query string included: every line passes the redactor.
+    redactor = TokenMaskingFilter(configured_secrets(app.config["WEBHOOK_TOKENS"], app.config["SIGNING_SECRET"]))
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(redactor)
     run_simple(args.host, args.port, app, threaded=True, use_reloader=False)
     return 0
 

@@ -16,6 +16,8 @@ from vbotflow.receiver.views import bp
 log = logging.getLogger("vbotflow.receiver")
 
 DEFAULT_MAX_BYTES = 1024 * 1024
+# VBot's bodies are a few hundred bytes to a few KB, sent server to server: seconds are plenty.
+DEFAULT_BODY_TIMEOUT_SECONDS = 10.0
 
 
 def config_from_env() -> dict[str, Any]:
@@ -30,6 +32,7 @@ def config_from_env() -> dict[str, Any]:
         "SPOOL_DIR": str(settings.spool_dir()),
         "SPOOL_RETRY_SECONDS": float(env.get("VBOTFLOW_SPOOL_RETRY_SECONDS", "5")),
         "DB_TIMEOUT_SECONDS": float(env.get("VBOTFLOW_RECEIVER_DB_TIMEOUT", "5")),
+        "BODY_TIMEOUT_SECONDS": float(env.get("VBOTFLOW_RECEIVER_BODY_TIMEOUT", str(DEFAULT_BODY_TIMEOUT_SECONDS))),
     }
 
 

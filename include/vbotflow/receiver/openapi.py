@@ -19,8 +19,8 @@ _ERROR = {
     "type": "object",
     "required": ["error", "detail"],
     "properties": {
-        "error": {"type": "string", "enum": ["unauthorized", "too_large", "invalid_body", "not_found",
-                                             "method_not_allowed", "unavailable"]},
+        "error": {"type": "string", "enum": ["bad_request", "unauthorized", "timeout", "too_large", "invalid_body",
+                                             "not_found", "method_not_allowed", "unavailable"]},
         "detail": {"type": "string"},
     },
 }
@@ -93,9 +93,12 @@ _CALL_HISTORY = {
 _WEBHOOK_RESPONSES = {
     "200": _json(_ref("Landed"), "Stored, or already stored before (a duplicate: stored once)."),
     "202": _json(_ref("Spooled"), "The database is away: kept in the local spool, replayed later."),
-    "400": _json(_ref("Invalid"), "Malformed body: kept as a dead letter (kind 'invalid'), not processed."),
+    "400": _json({"anyOf": [_ref("Invalid"), _ref("Error")]},
+                 "Malformed body: kept as a dead letter (kind 'invalid'), not processed (Invalid); or a body "
+                 "whose framing is broken or cut short: nothing stored (Error, bad_request)."),
     "401": _json(_ref("Error"), "Missing or wrong token or signature: nothing stored."),
-    "413": _json(_ref("Error"), "Body over the size cap: nothing stored."),
+    "408": _json(_ref("Error"), "The body did not arrive in time: nothing stored, retry."),
+    "413": _json(_ref("Error"), "Body over the size cap, however it is framed: nothing stored."),
     "503": _json(_ref("Error"), "Neither the database nor the spool could take it: nothing stored, retry."),
 }
 

@@ -24,6 +24,8 @@ MAX_INT = 2**31 - 1
 _NON_DIGITS = re.compile(r"\D")
 _INT_TEXT = re.compile(r"^\s*-?\d{1,19}\s*$")
 _DURATION = re.compile(r"^(?:(\d+):)?(\d{1,2}):(\d{1,2})$")
+# A JSON escape of a UTF-16 surrogate (\uD800-\uDFFF): paired it is one character, alone it is none.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 class MalformedDelivery(ValueError):
@@ -248,6 +250,9 @@ def _decode(body: bytes) -> dict[str, Any]:
         raise MalformedDelivery("body is not JSON: nested too deeply") from err
     if not isinstance(value, dict):
         raise MalformedDelivery(f"body must be a JSON object (got {_json_type(value)})")
+    if _SURROGATE_ESCAPE.search(text):
+        # Decoded, "\ud800" alone is no character: no database could store it as text.
+        _utf8(canonical_json(value))
     return value
 
 

@@ -9,12 +9,14 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from vbotflow.receiver import store
+from vbotflow.receiver.body import ReadDeadlines
 from vbotflow.receiver.logmask import log_failure
 from vbotflow.receiver.metrics import ReceiverMetrics
 from vbotflow.receiver.signature import Webhook
@@ -60,6 +62,12 @@ class ReceiverRuntime:
         self.signer = Webhook(secret, tolerance_seconds=int(config["SIGNATURE_TOLERANCE_SECONDS"])) if secret else None
         self.spool = Spool(config["SPOOL_DIR"])
         self.retry_seconds = float(config["SPOOL_RETRY_SECONDS"])
+        self.body_timeout = float(config.get("BODY_TIMEOUT_SECONDS", 0))
+        self.read_deadlines = ReadDeadlines()
+        try:
+            self.spool.remove_stale_temporaries()  # appends a killed process never finished
+        except OSError as err:
+            log.warning("could not look for unfinished spool files in %s (%s)", self.spool.directory, err)
         self.metrics = ReceiverMetrics()
         self._engine: Engine | None = None
         self._engine_pid: int | None = None
@@ -82,7 +90,7 @@ class ReceiverRuntime:
         """Replay the spool into the database now (a no-op if another process is at it)."""
         result = self.spool.drain(lambda delivery: store.land_spooled(self.engine, delivery), store.OUTAGE_ERRORS)
         if result.landed:
-            self.metrics.replayed.inc(amount=result.landed)
+            self.metrics.replayed.inc(result.landed)
             log.info("replayed %s spooled deliveries, %s left", result.landed, result.left)
         return result
 
@@ -101,11 +109,19 @@ class ReceiverRuntime:
         self._wake.set()
 
     def _drain_loop(self) -> None:
+        stuck = False
         while True:
-            self._wake.wait(self.retry_seconds)
+            if stuck:
+                # Only deliveries that fail on their own are left: a new delivery must not set off
+                # another attempt (and its error lines) at once; the next one comes on schedule.
+                time.sleep(self.retry_seconds)
+            else:
+                self._wake.wait(self.retry_seconds)
             self._wake.clear()
+            stuck = False
             try:
                 if self.spool.has_files():
-                    self.drain_spool()
+                    result = self.drain_spool()
+                    stuck = bool(result.failed) and result.error is None and result.left == result.failed
             except Exception:  # noqa: BLE001 - the thread must outlive any one failed attempt
                 log_failure(log, "spool replay failed; will try again")

@@ -30,9 +30,10 @@ class Webhook:
     """A signing secret (``whsec_<base64>``, or the bare base64) that signs and verifies deliveries."""
 
     def __init__(self, secret: str, *, tolerance_seconds: int = DEFAULT_TOLERANCE_SECONDS) -> None:
-        encoded = secret.removeprefix(SECRET_PREFIX)
+        # Padding is optional, as in the reference library: secrets are often copied without their '='.
+        encoded = secret.strip().removeprefix(SECRET_PREFIX).rstrip("=")
         try:
-            self._key = base64.b64decode(encoded, validate=True)
+            self._key = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
         except binascii.Error as err:
             raise ValueError("a signing secret must be base64, optionally after 'whsec_'") from err
         if not self._key:

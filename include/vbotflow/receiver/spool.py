@@ -2,16 +2,21 @@
 
 One file per delivery, written under a temporary name, fsync'ed and renamed into place (then the
 directory fsync'ed), so a reader never sees half a delivery and several gunicorn workers append
-without sharing a file. Draining takes an exclusive ``flock`` on ``.drain.lock``: one drainer at a
-time across processes; a file is deleted only after its delivery is committed to the database, and
-replaying one twice is harmless (dedupe keys).
+without sharing a file. An append that cannot write every byte (a full disk, a short write) raises
+and leaves nothing behind: the caller answers 503, never 202 for a record that is not whole.
+Draining takes an exclusive ``flock`` on ``.drain.lock``: one drainer at a time across processes; a
+file is deleted only after its delivery is committed to the database, and replaying one twice is
+harmless (dedupe keys). Temporary files that a killed process left behind are removed when a
+receiver starts and before each drain.
 """
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import logging
 import os
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -23,7 +28,11 @@ from vbotflow.receiver.delivery import Delivery
 log = logging.getLogger(__name__)
 
 SUFFIX = ".json"
+TMP_SUFFIX = ".tmp"
 LOCK_NAME = ".drain.lock"
+# A temporary file this old whose writer no longer holds its lock was left by a dead process.
+# (An append takes milliseconds; the age only guards the instant between creating and locking it.)
+STALE_TMP_SECONDS = 60.0
 
 
 @dataclass
@@ -56,21 +65,62 @@ class Spool:
             os.close(fd)
 
     def append(self, delivery: Delivery) -> Path:
-        """Write ``delivery`` durably; when this returns, it survives a crash or power loss."""
+        """Write ``delivery`` durably; when this returns, the whole record survives a crash or power loss.
+
+        Raises ``OSError`` when it cannot (ENOSPC, EIO, a short write that makes no progress); then
+        nothing of the delivery is left in the spool.
+        """
         self._ensure_dir()
         # Time first, so a drain replays deliveries in the order they arrived.
         name = f"{delivery.received_at:%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex}"
-        tmp = self.directory / f".{name}.tmp"
+        tmp = self.directory / f".{name}{TMP_SUFFIX}"
         final = self.directory / f"{name}{SUFFIX}"
+        record = delivery.to_json().encode("ascii")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        renamed = False
         try:
-            os.write(fd, delivery.to_json().encode("ascii"))
+            # Held until closed: tells remove_stale_temporaries that a live writer owns this file.
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            _write_all(fd, record)
             os.fsync(fd)
+            os.rename(tmp, final)
+            renamed = True
+            self._fsync_dir()
+        except BaseException:
+            # Not whole or not durable: the caller answers 503, so no trace of it may stay behind.
+            _unlink_quietly(final if renamed else tmp)
+            raise
         finally:
             os.close(fd)
-        os.rename(tmp, final)
-        self._fsync_dir()
         return final
+
+    def remove_stale_temporaries(self, older_than: float = STALE_TMP_SECONDS) -> int:
+        """Delete temporary files of appends that never finished (their process died); returns how many."""
+        if not self.directory.is_dir():
+            return 0
+        removed = 0
+        cutoff = time.time() - older_than
+        for path in self.directory.iterdir():
+            if not (path.name.startswith(".") and path.name.endswith(TMP_SUFFIX)):
+                continue
+            try:
+                if path.stat().st_mtime > cutoff:
+                    continue
+                fd = os.open(path, os.O_RDONLY)
+            except FileNotFoundError:
+                continue  # renamed into place or removed meanwhile
+            try:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    continue  # a live writer still holds it
+                _unlink_quietly(path)
+                removed += 1
+            finally:
+                os.close(fd)
+        if removed:
+            log.warning("removed %s unfinished temporary spool file(s) left by a stopped process", removed)
+        return removed
 
     def files(self) -> list[Path]:
         """Spooled deliveries, oldest first."""
@@ -119,6 +169,7 @@ class Spool:
                 result.busy = True
                 result.left = self.depth()
                 return result
+            self.remove_stale_temporaries()
             files = self.files()
             for index, path in enumerate(files):
                 try:
@@ -133,7 +184,8 @@ class Spool:
                     land(delivery)
                 except outage_errors as err:
                     result.error = f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
-                    result.left = len(files) - index
+                    # This file and every one after it stay, besides those that already failed on their own.
+                    result.left += len(files) - index
                     break
                 except Exception as err:  # noqa: BLE001 - this one delivery fails: keep it, go on
                     log.error("spooled delivery %s cannot be landed (%s); kept", path.name, type(err).__name__)
@@ -145,3 +197,22 @@ class Spool:
             if result.landed:
                 self._fsync_dir()
         return result
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """``os.write`` until every byte is written: one call may write fewer (a nearly full disk)."""
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        if written <= 0:
+            raise OSError(errno.ENOSPC, "the spool file took no more bytes")
+        view = view[written:]
+
+
+def _unlink_quietly(path: Path) -> None:
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        pass
+    except OSError as err:
+        log.error("could not remove the spool file %s (%s)", path.name, err)

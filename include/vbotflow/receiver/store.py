@@ -24,11 +24,13 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class LandResult:
-    """``duplicate``: the dedupe key was already stored (``event_id`` is the earlier row)."""
+    """``duplicate``: the dedupe key was already stored (``event_id`` is the earlier row); ``dead_letter``:
+    the database refused the parsed columns, so the raw body landed as kind 'invalid'."""
 
     event_id: int
     duplicate: bool
     records_new: int = 0
+    dead_letter: bool = False
 
 
 _INSERTS: dict[tuple[str, str], sa.Insert] = {}
@@ -95,7 +97,10 @@ def _insert_event_psycopg(engine: Engine, row: dict[str, object]) -> int | None:
     SQLAlchemy's execution layer cost twice the CPU of the statement itself; the pooled connection
     (and its lifecycle) is still SQLAlchemy's. Errors come back as SQLAlchemy errors, like the rest.
     """
-    pooled = engine.raw_connection()
+    try:
+        pooled = engine.raw_connection()
+    except psycopg.Error as err:  # raw_connection does not wrap a failed connect: an outage all the same
+        raise sa.exc.DBAPIError.instance(None, None, err, psycopg.Error) from err
     conn = pooled.driver_connection
     try:
         conn.autocommit = True
@@ -161,18 +166,23 @@ def _once_more_after_a_dropped_connection(attempt: Callable[[], T]) -> T:
 def land(engine: Engine, delivery: Delivery, parsed: Parsed, *, via: str = "http") -> LandResult:
     """Store ``delivery`` once; raises ``sqlalchemy.exc.SQLAlchemyError`` when the database is away.
 
-    The raw delivery is stored even when the database refuses the typed columns parsed from it
-    (a value out of range, a constraint the parser did not foresee): it then lands as a dead letter.
+    The raw delivery is stored even when the database refuses the typed columns parsed from it, for
+    whatever reason — a value out of range, a constraint the parser did not foresee, text the
+    driver cannot encode (``UnicodeEncodeError`` is no database error): it then lands as a dead
+    letter. Only an outage (``OUTAGE_ERRORS``) is raised, so the caller spools and replays later.
     """
     try:
         return _once_more_after_a_dropped_connection(lambda: _land_once(engine, delivery, parsed, via))
-    except (sa.exc.DataError, sa.exc.IntegrityError, sa.exc.StatementError) as err:
-        if isinstance(err, OUTAGE_ERRORS) or parsed.kind == "invalid":
+    except OUTAGE_ERRORS:
+        raise
+    except Exception as err:  # noqa: BLE001 - any refusal of the parsed columns: keep the raw body instead
+        if parsed.kind == "invalid":
             raise
         dead_letter = Parsed(kind="invalid", dedupe_key="invalid:" + hashlib.sha256(delivery.body).hexdigest(),
                              parse_error=f"the database refused the parsed {parsed.kind} columns "
                                          f"({type(err).__name__})")
-        return _once_more_after_a_dropped_connection(lambda: _land_once(engine, delivery, dead_letter, via))
+        landed = _once_more_after_a_dropped_connection(lambda: _land_once(engine, delivery, dead_letter, via))
+        return LandResult(event_id=landed.event_id, duplicate=landed.duplicate, dead_letter=True)
 
 
 def land_spooled(engine: Engine, delivery: Delivery) -> LandResult:

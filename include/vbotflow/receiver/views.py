@@ -14,8 +14,10 @@ from werkzeug.exceptions import HTTPException
 
 from vbotflow.privacy.masking import mask_phone
 from vbotflow.receiver import auth, store
+from vbotflow.receiver.body import BodyRefused, read_body
 from vbotflow.receiver.delivery import Delivery
 from vbotflow.receiver.logmask import log_failure
+from vbotflow.receiver.metrics import CONTENT_TYPE
 from vbotflow.receiver.openapi import openapi_document
 from vbotflow.receiver.parse import parse_delivery
 from vbotflow.receiver.runtime import ReceiverRuntime
@@ -24,8 +26,9 @@ from vbotflow.receiver.signature import WebhookVerificationError
 log = logging.getLogger("vbotflow.receiver")
 bp = Blueprint("receiver", __name__)
 
-_ERROR_NAMES = {401: "unauthorized", 404: "not_found", 405: "method_not_allowed", 413: "too_large",
-                503: "unavailable"}
+_ERROR_NAMES = {400: "bad_request", 401: "unauthorized", 404: "not_found", 405: "method_not_allowed",
+                408: "timeout", 413: "too_large", 503: "unavailable"}
+_REFUSED_REASONS = {400: "bad_framing", 408: "too_slow", 413: "too_large"}
 
 
 def runtime() -> ReceiverRuntime:
@@ -40,7 +43,7 @@ def _error(status: int, detail: str) -> tuple[Response, int]:
 def _http_error(err: HTTPException) -> tuple[Response, int]:
     status = err.code or 500
     if status == 413:
-        runtime().metrics.rejected.inc("too_large")
+        runtime().metrics.rejected.labels("too_large").inc()
         detail = f"body is larger than {current_app.config['MAX_CONTENT_LENGTH']} bytes"
     else:
         detail = err.description or err.name
@@ -51,7 +54,7 @@ def _receive(endpoint: str) -> tuple[Response, int]:
     started = time.perf_counter()
     rt = runtime()
     rt.ensure_drainer()
-    rt.metrics.received.inc(endpoint)
+    rt.metrics.received.labels(endpoint).inc()
     try:
         return _handle(rt, endpoint)
     finally:
@@ -63,14 +66,20 @@ def _handle(rt: ReceiverRuntime, endpoint: str) -> tuple[Response, int]:
     # A token is required unless only a signing secret is configured (then the signature alone proves it).
     token_required = bool(rt.tokens) or rt.signer is None
     if token_required and not auth.token_matches(auth.presented_token(request.headers, request.args), rt.tokens):
-        rt.metrics.rejected.inc("unauthorized")
+        rt.metrics.rejected.labels("unauthorized").inc()
         return _error(401, "missing or wrong webhook token")
-    body = request.get_data(cache=False)  # over MAX_CONTENT_LENGTH: 413, before anything is read
+    try:
+        body = read_body(request.environ, current_app.config["MAX_CONTENT_LENGTH"], rt.read_deadlines,
+                         rt.body_timeout)
+    except BodyRefused as err:
+        rt.metrics.rejected.labels(_REFUSED_REASONS[err.status]).inc()
+        log.info("delivery refused, nothing stored: %s", err)
+        return _error(err.status, str(err))
     if rt.signer is not None:
         try:
             rt.signer.verify(body, request.headers)
         except WebhookVerificationError as err:
-            rt.metrics.rejected.inc("bad_signature")
+            rt.metrics.rejected.labels("bad_signature").inc()
             return _error(401, f"bad webhook signature: {err}")
 
     # Everything about the delivery is captured before parsing; the parse result cannot stop it being kept.
@@ -89,9 +98,13 @@ def _handle(rt: ReceiverRuntime, endpoint: str) -> tuple[Response, int]:
     if rt.spool.has_files():
         rt.wake_drainer()  # the database answers again: replay what waited
     counter = rt.metrics.duplicates if landed.duplicate else rt.metrics.stored
-    counter.inc(parsed.kind)
+    counter.labels("invalid" if landed.dead_letter else parsed.kind).inc()
+    if landed.dead_letter:
+        # The fault is ours (the parser let through what the database refuses): the sender did its part.
+        log.warning("the database refused the parsed %s columns of event %s: kept as a dead letter",
+                    parsed.kind, landed.event_id)
     if parsed.kind == "invalid":
-        rt.metrics.rejected.inc("invalid_body")
+        rt.metrics.rejected.labels("invalid_body").inc()
         log.info("dead letter event %s (%s): %s", landed.event_id, endpoint, parsed.parse_error)
         return jsonify(error="invalid_body", detail=parsed.parse_error, stored=True, event_id=landed.event_id), 400
     if log.isEnabledFor(logging.DEBUG):  # one line per delivery is the database's job; phones masked anyway
@@ -115,7 +128,7 @@ def _spool(rt: ReceiverRuntime, delivery: Delivery, kind: str, parse_error: str 
         return _error(503, "storage unavailable; please retry")
     rt.metrics.spooled.inc()
     if kind == "invalid":
-        rt.metrics.rejected.inc("invalid_body")
+        rt.metrics.rejected.labels("invalid_body").inc()
         return jsonify(error="invalid_body", detail=parse_error, stored=True, spooled=True), 400
     return jsonify(status="spooled"), 202
 
@@ -154,7 +167,7 @@ def healthz() -> tuple[Response, int]:
 @bp.get("/metrics")
 def metrics() -> Response:
     rt = runtime()
-    return Response(rt.metrics.render(rt.spool.depth()), mimetype="text/plain; version=0.0.4")
+    return Response(rt.metrics.render(rt.spool.depth()), content_type=CONTENT_TYPE)
 
 
 @bp.get("/openapi.json")
