@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from vbotflow.store.tables import campaign_run
+from vbotflow.store.tables import RESOLVE_CHANNELS, campaign_run, resolve_audit
 
 RESOLVE_HINT = "vbotflow campaign resolve {run_key} (--created VBOT_CAMPAIGN_ID | --not-created)"
 SENDABLE_STATES = ("pending", "failed")
@@ -44,6 +44,14 @@ class PayloadChangedError(OutboxError):
 
 class ResolveError(OutboxError):
     """A resolve command does not fit the row's state."""
+
+
+class UnknownRunError(ResolveError):
+    """No campaign run has that key."""
+
+
+class BadCampaignIdError(ResolveError):
+    """The VBot campaign id given is not one."""
 
 
 def make_run_key(config_name: str, run_date: date, chunk_number: int) -> str:
@@ -186,14 +194,23 @@ def mark_ambiguous(engine: Engine, run_key: str, message: str) -> None:
     _finish(engine, run_key, ["sending"], state="ambiguous", error_message=message)
 
 
-def resolve(engine: Engine, run_key: str, *, created_id: int | None, resolved_by: str) -> dict[str, Any]:
-    """A person's verdict on an in-flight row: the campaign exists (with its id) or it does not."""
+def resolve(engine: Engine, run_key: str, *, created_id: int | None, resolved_by: str,
+            via: str = "cli") -> dict[str, Any]:
+    """A person's verdict on an in-flight row: the campaign exists (with its id) or it does not.
+
+    The row's change and its ``resolve_audit`` row (who, when, what, the row before) are one
+    transaction: the CLI and the console both come through here, so neither can skip the audit.
+    """
+    if not resolved_by or not resolved_by.strip():
+        raise ResolveError("a resolve must name who made it")
+    if via not in RESOLVE_CHANNELS:
+        raise ResolveError(f"unknown resolve channel {via!r}; one of {', '.join(RESOLVE_CHANNELS)}")
     row = get_run(engine, run_key)
     if row is None:
-        raise ResolveError(f"no campaign run {run_key!r}")
+        raise UnknownRunError(f"no campaign run {run_key!r}")
     if created_id is not None:
         if created_id <= 0:
-            raise ResolveError(f"a VBot campaign id is a positive integer, got {created_id}")
+            raise BadCampaignIdError(f"a VBot campaign id is a positive integer, got {created_id}")
         allowed = (*IN_FLIGHT_STATES, "failed")
         values: dict[str, Any] = {"state": "created", "vbot_campaign_id": created_id}
     else:
@@ -204,9 +221,41 @@ def resolve(engine: Engine, run_key: str, *, created_id: int | None, resolved_by
             f"campaign run {run_key} is {row['state']}; only a run in {', '.join(allowed)} can be "
             f"resolved as {'created' if created_id is not None else 'not created'}"
         )
-    if _finish(engine, run_key, [row["state"]], resolved_by=resolved_by, **values) != 1:
-        raise ResolveError(f"campaign run {run_key} changed while resolving; look again")
+    now = _now()
+    with engine.begin() as conn:
+        changed = conn.execute(
+            campaign_run.update()
+            .where(campaign_run.c.run_key == run_key, campaign_run.c.state == row["state"])
+            .values(updated_at=now, resolved_by=resolved_by, **values)
+        ).rowcount
+        if changed != 1:
+            raise ResolveError(f"campaign run {run_key} changed while resolving; look again")
+        conn.execute(resolve_audit.insert().values(
+            run_key=run_key,
+            verdict="created" if created_id is not None else "not_created",
+            vbot_campaign_id=created_id,
+            state_before=row["state"],
+            vbot_campaign_id_before=row["vbot_campaign_id"],
+            error_message_before=row["error_message"],
+            state_after=values["state"],
+            resolved_by=resolved_by,
+            resolved_via=via,
+            resolved_at=now,
+        ))
     return get_run(engine, run_key) or {}
+
+
+def resolve_history(engine: Engine, run_keys: Iterable[str] | None = None, limit: int | None = None
+                    ) -> list[dict[str, Any]]:
+    """Audit rows of resolves, newest first: of ``run_keys``, or of every run."""
+    query = sa.select(resolve_audit).order_by(resolve_audit.c.resolved_at.desc(),
+                                              resolve_audit.c.resolve_audit_id.desc())
+    if run_keys is not None:
+        query = query.where(resolve_audit.c.run_key.in_(list(run_keys)))
+    if limit is not None:
+        query = query.limit(limit)
+    with engine.connect() as conn:
+        return [dict(r) for r in conn.execute(query).mappings()]
 
 
 def list_runs(engine: Engine, *, state: str | None = None, config_name: str | None = None,
