@@ -12,7 +12,7 @@ A row found in ``sending`` means an attempt died mid-POST: it is treated like ``
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -259,14 +259,34 @@ def resolve_history(engine: Engine, run_keys: Iterable[str] | None = None, limit
 
 
 def list_runs(engine: Engine, *, state: str | None = None, config_name: str | None = None,
-              run_date: date | None = None) -> list[dict[str, Any]]:
-    """Campaign runs, newest first, optionally filtered."""
+              run_date: date | None = None, config_names: Collection[str] | None = None) -> list[dict[str, Any]]:
+    """Campaign runs, newest day first, optionally filtered (``config_names``: only these configs)."""
     query = sa.select(campaign_run).order_by(campaign_run.c.run_date.desc(), campaign_run.c.run_key)
     if state:
         query = query.where(campaign_run.c.state == state)
     if config_name:
         query = query.where(campaign_run.c.config_name == config_name)
+    if config_names is not None:
+        query = query.where(campaign_run.c.config_name.in_(sorted(config_names)))
     if run_date:
         query = query.where(campaign_run.c.run_date == run_date)
     with engine.connect() as conn:
         return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def latest_run_date(engine: Engine, config_names: Collection[str] | None = None) -> date | None:
+    """The newest day with a campaign run (of ``config_names``), or None."""
+    query = sa.select(sa.func.max(campaign_run.c.run_date))
+    if config_names is not None:
+        query = query.where(campaign_run.c.config_name.in_(sorted(config_names)))
+    with engine.connect() as conn:
+        value = conn.execute(query).scalar()
+    # SQLite hands back the ISO text of a MAX() over a DATE column.
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def known_configs(engine: Engine) -> list[str]:
+    """Every config that has had a campaign run, A→Z."""
+    with engine.connect() as conn:
+        return list(conn.execute(sa.select(campaign_run.c.config_name).distinct()
+                                 .order_by(campaign_run.c.config_name)).scalars())
