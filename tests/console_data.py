@@ -19,6 +19,7 @@ DAY = date(2026, 11, 26)
 DAY_BEFORE = DAY - timedelta(days=1)
 PAY, APPT = "payment_reminder", "appointment_confirmation"
 AMBIGUOUS_KEY = f"{PAY}/{DAY.isoformat()}/002"
+SENDING_KEY = f"{APPT}/{DAY.isoformat()}/002"  # an attempt that died mid-POST: in flight, like ambiguous
 # Phones that must never appear unmasked in anything the console answers.
 PHONES = ("0912345678", "0987654321", "0388888888", "0901234567", "0977000111", "0355123456")
 _CREATED_AT = datetime(2026, 11, 26, 1, 30, tzinfo=UTC)  # 08:30 in Vietnam
@@ -49,13 +50,14 @@ def _reject(config: str, crm_id: str | None, raw: str | None, phone: str | None,
 
 
 def seed(engine: Engine) -> None:
-    """Two configs on DAY (one run ambiguous), one run the day before, rejects and outcomes; KPIs refreshed."""
+    """Two configs on DAY (one run ambiguous, one sending), one run the day before, rejects and outcomes."""
     pay1 = f"{PAY}/{DAY}/001"
     appt1, before1 = f"{APPT}/{DAY}/001", f"{PAY}/{DAY_BEFORE}/001"
     with engine.begin() as conn:
         conn.execute(campaign_run.insert(), [
             _run(PAY, DAY, 1, "created", 3, 501), _run(PAY, DAY, 2, "ambiguous", 2, None),
-            _run(APPT, DAY, 1, "created", 2, 502), _run(PAY, DAY_BEFORE, 1, "created", 1, 400)])
+            _run(APPT, DAY, 1, "created", 2, 502), _run(APPT, DAY, 2, "sending", 1, None),
+            _run(PAY, DAY_BEFORE, 1, "created", 1, 400)])
         conn.execute(rejected_contact.insert(), [
             _reject(PAY, "C-20", "0912 345 678 99", None, "invalid_phone", "not a Vietnamese number"),
             _reject(PAY, "C-21", "12345", None, "invalid_phone", "too short"),

@@ -59,6 +59,11 @@ def make_run_key(config_name: str, run_date: date, chunk_number: int) -> str:
     return f"{config_name}/{run_date.isoformat()}/{chunk_number:03d}"
 
 
+def config_of_run_key(run_key: str) -> str:
+    """The config name a run key starts with (``make_run_key`` puts it before the date and chunk)."""
+    return run_key.rsplit("/", 2)[0]
+
+
 @dataclass(frozen=True)
 class ChunkSpec:
     """What one create call will send, minus the contacts themselves."""
@@ -284,9 +289,3 @@ def latest_run_date(engine: Engine, config_names: Collection[str] | None = None)
     # SQLite hands back the ISO text of a MAX() over a DATE column.
     return date.fromisoformat(value) if isinstance(value, str) else value
 
-
-def known_configs(engine: Engine) -> list[str]:
-    """Every config that has had a campaign run, A→Z."""
-    with engine.connect() as conn:
-        return list(conn.execute(sa.select(campaign_run.c.config_name).distinct()
-                                 .order_by(campaign_run.c.config_name)).scalars())

@@ -60,7 +60,7 @@ def totals(engine: Engine, date_from: date, date_to: date, config_names: Collect
         "contacts": contacts, "called": called, "answered": answered, "answer_rate": _rate(answered, called),
         "talk_seconds": talk, "avg_talk_seconds": (Decimal(talk) / answered).quantize(Decimal("0.01"))
         if answered else None,
-        "total_cost": Decimal(cost_h) / 100, "rejected": rejected,
+        "total_cost": Decimal(cost_h).scaleb(-2), "rejected": rejected,
     }
 
 
@@ -87,7 +87,7 @@ def outcome_mix(engine: Engine, date_from: date, date_to: date, config_names: Co
                 "config_name": r["config_name"], "vbot_campaign_id": int(r["vbot_campaign_id"]),
                 "run_key": r["run_key"], "contacts": int(r["contacts"]), "called": int(r["called"] or 0),
                 "outcomes": mix, "answer_rate": _rate(mix["answered"], int(r["called"] or 0)),
-                "talk_seconds": int(r["talk_seconds"] or 0), "total_cost": Decimal(int(r["cost_h"] or 0)) / 100,
+                "talk_seconds": int(r["talk_seconds"] or 0), "total_cost": Decimal(int(r["cost_h"] or 0)).scaleb(-2),
             })
     return rows
 
@@ -110,5 +110,5 @@ def daily_trend(engine: Engine, end: date, days: int = 30, config_names: Collect
         day = start + timedelta(days=offset)
         contacts, called, answered, cost_h = found.get(day, (0, 0, 0, 0))
         rows.append({"day": day, "contacts": contacts, "called": called, "answered": answered,
-                     "answer_rate": _rate(answered, called), "total_cost": Decimal(cost_h) / 100})
+                     "answer_rate": _rate(answered, called), "total_cost": Decimal(cost_h).scaleb(-2)})
     return rows
