@@ -23,7 +23,8 @@ from sqlalchemy.exc import IntegrityError
 
 from vbotflow.store.tables import RESOLVE_CHANNELS, campaign_run, resolve_audit
 
-RESOLVE_HINT = "vbotflow campaign resolve {run_key} (--created VBOT_CAMPAIGN_ID | --not-created)"
+RESOLVE_HINT = ("vbotflow campaign resolve {run_key} (--created VBOT_CAMPAIGN_ID | --not-created), or resolve it "
+                "in the Airflow UI: VBot → Ambiguous runs")
 SENDABLE_STATES = ("pending", "failed")
 IN_FLIGHT_STATES = ("sending", "ambiguous")
 # Runs whose contacts were (or may have been) handed to VBot: they count for the frequency cap.
