@@ -19,7 +19,7 @@ from urllib.parse import quote, unquote
 import pytest
 import requests
 
-from tests.stack import Stack, all_day_configs, wait_for
+from tests.stack import Stack, all_day_configs
 from vbotflow.campaigns import outbox
 from vbotflow.vbot.timestamps import VIETNAM
 
