@@ -12,10 +12,11 @@ import logging
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
 import jinja2
 from airflow.api_fastapi.core_api.security import GetUserDep
-from fastapi import Depends, FastAPI, HTTPException, Request, status
+from fastapi import Depends, FastAPI, HTTPException, Query, Request, status
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field, model_validator
@@ -113,7 +114,7 @@ def create_app() -> FastAPI:
             return await http_exception_handler(request, exc)
         html = _templates().get_template("error.html.j2").render(
             status_code=exc.status_code, detail=exc.detail, console=console_base(request), ui=ui_base(request),
-            login=f"{ui_base(request)}/auth/login?next={request.url.path}", page="error", user=None)
+            login=f"{ui_base(request)}/auth/login?next={quote(request.url.path)}", page="error", user=None)
         return HTMLResponse(html, status_code=exc.status_code)
 
     @app.get("/", include_in_schema=False)
@@ -206,22 +207,22 @@ def create_app() -> FastAPI:
         log.info("Campaign run %s resolved as %s by %s in the console", body.run_key,
                  body.verdict.replace("_", " "), access.name)
         [latest, *_] = outbox.resolve_history(engine, [body.run_key], limit=1)
-        [run] = views._views_of(engine, [outbox.get_run(engine, body.run_key) or row], ui_base(request), access)
+        [run] = views.run_views(engine, [outbox.get_run(engine, body.run_key) or row], ui_base(request), access)
         return JSONResponse(present.json_ready({"campaign_run": run, "resolve": latest}))
 
     # --- outcomes ------------------------------------------------------------------------------
 
     @app.get("/outcomes", response_class=HTMLResponse)
     def outcomes_page(request: Request, access: AccessDep, config: str | None = None,
-                      date_from: Annotated[str | None, _alias("from")] = None,
-                      date_to: Annotated[str | None, _alias("to")] = None) -> HTMLResponse:
+                      date_from: Annotated[str | None, Query(alias="from")] = None,
+                      date_to: Annotated[str | None, Query(alias="to")] = None) -> HTMLResponse:
         view = views.outcomes(store.engine(), access, ui_base(request), date_from, date_to, config)
         return render(request, access, "outcomes.html.j2", "outcomes", view=view)
 
     @app.get("/api/outcomes")
     def outcomes_api(request: Request, access: AccessDep, config: str | None = None,
-                     date_from: Annotated[str | None, _alias("from")] = None,
-                     date_to: Annotated[str | None, _alias("to")] = None) -> dict[str, Any]:
+                     date_from: Annotated[str | None, Query(alias="from")] = None,
+                     date_to: Annotated[str | None, Query(alias="to")] = None) -> dict[str, Any]:
         view = views.outcomes(store.engine(), access, ui_base(request), date_from, date_to, config)
         return present.json_ready({"from": view.date_from, "to": view.date_to, "config": view.config,
                                    "totals": view.totals, "mix": view.mix, "trend": view.trend,
@@ -233,12 +234,6 @@ def create_app() -> FastAPI:
         return FileResponse(views.report_file(span, name), media_type=views.REPORT_FILES[name])
 
     return app
-
-
-def _alias(name: str) -> Any:
-    from fastapi import Query
-
-    return Query(alias=name)
 
 
 def _safe_filename(name: str) -> str:

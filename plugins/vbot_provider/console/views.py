@@ -88,7 +88,8 @@ def run_view(row: dict[str, Any], ref: airflow_runs.TaskRef | None, ui_base: str
     }
 
 
-def _views_of(engine: Any, rows: list[dict[str, Any]], ui_base: str, access: Access) -> list[dict[str, Any]]:
+def run_views(engine: Any, rows: list[dict[str, Any]], ui_base: str, access: Access) -> list[dict[str, Any]]:
+    """``run_view`` of each row, with the task instances and resolve histories fetched once for all."""
     refs = airflow_runs.create_tasks((r["config_name"], r["campaign_name"]) for r in rows)
     audit: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for entry in outbox.resolve_history(engine, [r["run_key"] for r in rows]):
@@ -110,11 +111,12 @@ class CampaignsView:
 def campaigns(engine: Any, access: Access, ui_base: str, day: str | None, config: str | None,
               state: str | None) -> CampaignsView:
     """Every campaign run of a day (default: the newest day with runs), grouped by day and config."""
-    configs = access.configs_to_show(config, config_names_on_record(engine))
+    on_record = config_names_on_record(engine)
+    configs = access.configs_to_show(config, on_record)
     wanted_state = parse_state(state)
     run_date = parse_day(day, "date") or outbox.latest_run_date(engine, configs)
     rows = outbox.list_runs(engine, state=wanted_state, run_date=run_date, config_names=configs) if run_date else []
-    runs = _views_of(engine, rows, ui_base, access)
+    runs = run_views(engine, rows, ui_base, access)
     counts: dict[str, list[dict[str, Any]]] = defaultdict(list)
     if run_date:
         for entry in reject_counts(engine, run_date=run_date, config_names=configs):
@@ -130,8 +132,7 @@ def campaigns(engine: Any, access: Access, ui_base: str, day: str | None, config
             "contacts": sum(r["contacts"] for r in mine),
             "rejects": counts.get(name, []), "rejected": sum(e["count"] for e in counts.get(name, [])),
         })
-    return CampaignsView(run_date, config, wanted_state, sorted(access.readable(config_names_on_record(engine))),
-                         runs, groups)
+    return CampaignsView(run_date, config, wanted_state, sorted(access.readable(on_record)), runs, groups)
 
 
 @dataclass
@@ -174,8 +175,8 @@ def ambiguous(engine: Any, access: Access, ui_base: str) -> AmbiguousView:
               if outbox.config_of_run_key(e["run_key"]) in configs][:RECENT_RESOLVES]
     # The runs as they are now (a run resolved as not created may have been rebuilt since, or be gone).
     current = [row for key in dict.fromkeys(e["run_key"] for e in recent) if (row := outbox.get_run(engine, key))]
-    resolved = _views_of(engine, current, ui_base, access)
-    return AmbiguousView(_views_of(engine, rows, ui_base, access), resolved)
+    resolved = run_views(engine, current, ui_base, access)
+    return AmbiguousView(run_views(engine, rows, ui_base, access), resolved)
 
 
 @dataclass
