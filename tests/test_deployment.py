@@ -244,3 +244,15 @@ def test_fill_secrets_replaces_every_placeholder_consistently(tmp_path: Path) ->
     for secret in (values["POSTGRES_PASSWORD"], values["VBOTFLOW_WEBHOOK_TOKEN"]):
         assert secret not in done.stdout
     assert env_file.stat().st_mode & 0o077 == 0
+
+
+def test_the_api_server_serves_the_console_and_the_workers_reports(services: dict[str, Any]) -> None:
+    # The console is the vbot_console plugin, found through the package's entry point in the image
+    # (installed editable, like `make install`); its report links read what the workers wrote.
+    pyproject = (REPO / "pyproject.toml").read_text()
+    assert '[project.entry-points."airflow.plugins"]' in pyproject
+    assert 'vbot_console = "vbot_provider.console.plugin:VBotConsolePlugin"' in pyproject
+    assert "pip install --no-cache-dir --no-deps --no-build-isolation -e ." in DOCKERFILE.read_text()
+    assert "vbotflow-var:/opt/vbotflow/var" in services["airflow-apiserver"]["volumes"]
+    assert "vbotflow-var:/opt/vbotflow/var" in services["airflow-worker"]["volumes"]
+    assert "AIRFLOW__CORE__PLUGINS_FOLDER" not in COMPOSE.read_text()  # nothing to copy anywhere

@@ -8,6 +8,8 @@
 #   VBOTFLOW_RECEIVER_PORT    webhook receiver (8081)
 #   VBOTFLOW_SIMULATOR_PORT   VBot simulator (8090)
 #   VBOTFLOW_VENV             the virtualenv to run from (.venv)
+#   VBOTFLOW_SIMULATOR_ARGS   more options for the simulator, e.g. "--hang-rate 0.5 --hang-seconds 20"
+#   AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS  the UI's users (default admin:admin)
 
 STACK_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 STACK_VENV="${VBOTFLOW_VENV:-$STACK_ROOT/.venv}"
@@ -35,7 +37,8 @@ export AIRFLOW__CORE__LOAD_EXAMPLES=False
 # What `airflow standalone` would pick; set here because the components are started one by one.
 export AIRFLOW__CORE__EXECUTOR=LocalExecutor
 export AIRFLOW__CORE__AUTH_MANAGER=airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager
-export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS=admin:admin
+# user:role pairs (roles viewer, user, op, admin); passwords are generated into AIRFLOW_HOME once each.
+export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS="${AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS:-admin:admin}"
 # Tasks report to the API server's execution API: it must be this stack's, not the default :8080.
 export AIRFLOW__CORE__EXECUTION_API_SERVER_URL="http://127.0.0.1:$AIRFLOW_PORT/execution/"
 # LocalExecutor forks one worker per parallelism slot (default 32): a handful is enough here.

@@ -64,9 +64,11 @@ rm -f "$conn_file"
 VBOTFLOW_WEBHOOK_TOKEN="$(cat "$STACK_TOKEN_FILE")" "$py" "$here/../sim_config.py" "$STACK_RUN/simulator.yaml"
 
 echo "Starting"
+# VBOTFLOW_SIMULATOR_ARGS: faults to rehearse, e.g. "--hang-rate 0.5" (split on spaces, never secret).
+read -r -a simulator_args <<<"${VBOTFLOW_SIMULATOR_ARGS:-}"
 proc_start simulator "$STACK_VENV/bin/vbotflow" simulator --host 127.0.0.1 --port "$SIMULATOR_PORT" \
     --config "$STACK_RUN/simulator.yaml" --seed 1 \
-    --webhook-url "http://127.0.0.1:$RECEIVER_PORT/webhooks/vbot"
+    --webhook-url "http://127.0.0.1:$RECEIVER_PORT/webhooks/vbot" ${simulator_args[@]+"${simulator_args[@]}"}
 
 if $receiver_present; then
     # Only the receiver gets the token, and through its environment, not its command line.
@@ -132,11 +134,22 @@ done
 
 password_file="$AIRFLOW_HOME/simple_auth_manager_passwords.json.generated"
 token="$(cat "$STACK_TOKEN_FILE")"
+logins="$("$py" - "$password_file" "$AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS" <<'PY'
+import json
+import sys
+
+passwords = json.load(open(sys.argv[1]))
+roles = dict(pair.split(":")[:2] for pair in sys.argv[2].split(",") if ":" in pair)
+print("\n".join(f"user {name}, password {passwords[name]}" + ("" if name == "admin" else f"   (role {role})")
+                for name, role in roles.items() if name in passwords))
+PY
+)"
 cat <<MSG
 
 The local stack is up (state in $STACK_VAR, logs in $STACK_LOGS).
-  Airflow UI   http://127.0.0.1:$AIRFLOW_PORT   user admin, password $("$py" -c 'import json,sys; print(json.load(open(sys.argv[1]))["admin"])' "$password_file")
+  Airflow UI   http://127.0.0.1:$AIRFLOW_PORT   $(printf '%s' "$logins" | sed '2,$s/^/                                  /')
                (generated once by Airflow's simple auth manager, kept in $password_file)
+  console      http://127.0.0.1:$AIRFLOW_PORT/plugin/vbot-console   (campaigns, rejects, ambiguous runs, outcomes)
   receiver     http://127.0.0.1:$RECEIVER_PORT/webhooks/vbot$($receiver_present || echo "   (not running: vbotflow.receiver not installed)")
                webhook token ${token:0:4}… in $STACK_TOKEN_FILE
   simulator    http://127.0.0.1:$SIMULATOR_PORT   (connection vbot_default; posts call results to the receiver)

@@ -52,6 +52,16 @@ def test_list_and_resolve_an_ambiguous_run(db_url, engine) -> None:
     assert "is created; only a run in sending, ambiguous can be resolved as not created" in again.stderr
     assert outbox.get_run(engine, spec.run_key)["vbot_campaign_id"] == 9001
 
+    # The CLI writes the same audit row as the console (one per verdict taken, none for the refused one).
+    [audit] = outbox.resolve_history(engine)
+    assert (audit["run_key"], audit["verdict"], audit["vbot_campaign_id"], audit["state_before"],
+            audit["state_after"], audit["resolved_by"], audit["resolved_via"]) == (
+        spec.run_key, "created", 9001, "ambiguous", "created", "ops-an", "cli")
+    history = _run(db_url, "campaign", "history", spec.run_key)
+    assert history.returncode == 0, history.stderr
+    [line] = history.stdout.splitlines()[1:]
+    assert line.split("\t")[1:] == [spec.run_key, "created", "9001", "ambiguous", "created", "ops-an", "cli"]
+
 
 def test_resolve_needs_exactly_one_verdict(db_url) -> None:
     done = _run(db_url, "campaign", "resolve", "x/2026-11-26/001")

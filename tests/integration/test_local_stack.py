@@ -8,144 +8,27 @@ tests of this module share one stack and run in file order: the last one stops i
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
 import pytest
 import requests
 import sqlalchemy as sa
 
 from tests.integration.sim_http import AUTH, create_body
+from tests.stack import COMPONENTS, REPO, Stack, group_alive, listening, new_stack, processes_of, start, stop, wait_for
 
-REPO = Path(__file__).resolve().parents[2]
-COMPONENTS = ("simulator", "api-server", "scheduler", "dag-processor", "triggerer")
 CAMPAIGN_DAGS = {"vbot_campaign__payment_reminder", "vbot_campaign__appointment_confirmation"}
 
 pytestmark = pytest.mark.slow
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def listening(port: int) -> bool:
-    with socket.socket() as sock:
-        return sock.connect_ex(("127.0.0.1", port)) == 0
-
-
-def group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
-def processes_of(var_dir: Path) -> list[int]:
-    """Every process whose environment names this var dir: whatever the stack started, children too."""
-    marker = f"VBOTFLOW_VAR_DIR={var_dir}".encode()
-    found = []
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit() or int(proc.name) == os.getpid():
-            continue
-        try:
-            if marker in (proc / "environ").read_bytes().split(b"\0"):
-                found.append(int(proc.name))
-        except OSError:  # gone meanwhile, or another user's
-            continue
-    return found
-
-
-@dataclass
-class Stack:
-    var_dir: Path
-    env: dict[str, str]
-    ports: dict[str, int]
-    up_output: str = ""
-    up_seconds: float = 0.0
-    _token: str | None = field(default=None, repr=False)
-
-    def make(self, target: str, timeout: float = 420) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(["make", "-s", target], cwd=REPO, env=self.env, capture_output=True, text=True,
-                              timeout=timeout, check=False)
-
-    def pids(self) -> dict[str, int]:
-        """The pid files: component → pid (also its process group id)."""
-        run = self.var_dir / "run"
-        return {p.stem: int(p.read_text().split()[0]) for p in run.glob("*.pid")} if run.exists() else {}
-
-    @property
-    def airflow(self) -> str:
-        return f"http://127.0.0.1:{self.ports['AIRFLOW']}"
-
-    @property
-    def simulator(self) -> str:
-        return f"http://127.0.0.1:{self.ports['SIMULATOR']}"
-
-    def api(self, method: str, path: str, **kwargs: Any) -> Any:
-        if self._token is None:
-            password_file = self.var_dir / "airflow" / "simple_auth_manager_passwords.json.generated"
-            password = json.loads(password_file.read_text())["admin"]
-            answer = requests.post(f"{self.airflow}/auth/token", json={"username": "admin", "password": password},
-                                   timeout=30)
-            assert answer.status_code in (200, 201), answer.text
-            self._token = answer.json()["access_token"]
-        answer = requests.request(method, f"{self.airflow}/api/v2/{path}", timeout=30,
-                                  headers={"Authorization": f"Bearer {self._token}"}, **kwargs)
-        assert answer.ok, f"{method} {path}: {answer.status_code} {answer.text[:500]}"
-        return answer.json()
-
-    def log_tails(self) -> str:
-        return "\n".join(f"--- {log.name}\n" + "\n".join(log.read_text(errors="replace").splitlines()[-15:])
-                         for log in sorted((self.var_dir / "log").glob("*.log")))
-
-
-def wait_for(predicate: Any, timeout: float, what: str, interval: float = 2.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(interval)
-
-
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    var_dir = tmp_path_factory.mktemp("stack-var")
-    ports = {name: free_port() for name in ("AIRFLOW", "RECEIVER", "SIMULATOR")}
-    # The stack must not inherit this test session's Airflow settings (its home, a test DAG bundle).
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "VBOTFLOW_"))}
-    env.update({f"VBOTFLOW_{name}_PORT": str(port) for name, port in ports.items()})
-    env.update(VBOTFLOW_VAR_DIR=str(var_dir), VBOTFLOW_CRM_ROWS="300",
-               # No scheduled run: unpausing a campaign DAG would otherwise start today's run, which
-               # (max_active_runs=1) could keep the triggered dry run queued while it waits or retries.
-               AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE="False")
-    stack = Stack(var_dir, env, ports)
-    started = time.monotonic()
-    result = stack.make("up")
-    stack.up_seconds = time.monotonic() - started
-    stack.up_output = result.stdout + result.stderr
+    stack = new_stack(tmp_path_factory.mktemp("stack-var"))
     try:
-        assert result.returncode == 0, f"make up failed:\n{stack.up_output}\n{stack.log_tails()}"
-        yield stack
+        yield start(stack)
     finally:
-        leftover = stack.pids()
-        if leftover:  # a test failed before `make down` ran: stop it, by force if need be
-            stack.make("down", timeout=180)
-            for pgid in leftover.values():
-                if group_alive(pgid):
-                    os.killpg(pgid, signal.SIGKILL)
+        stop(stack)  # a test failed before `make down` ran: stop it, by force if need be
 
 
 def test_make_up_starts_every_component_and_prints_the_login(stack: Stack) -> None:

@@ -172,11 +172,59 @@ def test_resolve_refuses_what_does_not_fit_and_changes_nothing(engine, state, cr
     with pytest.raises(outbox.ResolveError, match=message):
         outbox.resolve(engine, spec.run_key, created_id=created_id, resolved_by="x")
     assert outbox.get_run(engine, spec.run_key) == before
+    assert outbox.resolve_history(engine) == []  # a refused verdict changes nothing, so nothing is audited
 
 
 def test_resolve_of_an_unknown_run_key(engine) -> None:
-    with pytest.raises(outbox.ResolveError, match="no campaign run 'nope/2026-11-26/001'"):
+    with pytest.raises(outbox.UnknownRunError, match="no campaign run 'nope/2026-11-26/001'"):
         outbox.resolve(engine, "nope/2026-11-26/001", created_id=1, resolved_by="x")
+    assert outbox.resolve_history(engine) == []
+
+
+def _ambiguous(engine, chunk: int = 1) -> outbox.ChunkSpec:
+    spec = outbox.ChunkSpec("nhac_no", DAY, chunk, 2932, f"nhac_no_20261126_{chunk}", 2, "a" * 64)
+    assert outbox.claim_for_send(engine, spec) is None
+    outbox.mark_ambiguous(engine, spec.run_key, "read timeout after the body was sent")
+    return spec
+
+
+def test_every_resolve_writes_its_audit_row_with_the_state_before(engine) -> None:
+    created, not_created = _ambiguous(engine, 1), _ambiguous(engine, 2)
+    outbox.resolve(engine, created.run_key, created_id=4242, resolved_by="ops-an", via="console")
+    outbox.resolve(engine, not_created.run_key, created_id=None, resolved_by="ops-binh")
+
+    newest, oldest = outbox.resolve_history(engine)
+    assert {k: oldest[k] for k in ("run_key", "verdict", "vbot_campaign_id", "state_before",
+                                   "vbot_campaign_id_before", "error_message_before", "state_after",
+                                   "resolved_by", "resolved_via")} == {
+        "run_key": created.run_key, "verdict": "created", "vbot_campaign_id": 4242, "state_before": "ambiguous",
+        "vbot_campaign_id_before": None, "error_message_before": "read timeout after the body was sent",
+        "state_after": "created", "resolved_by": "ops-an", "resolved_via": "console"}
+    assert (newest["run_key"], newest["verdict"], newest["vbot_campaign_id"], newest["state_after"],
+            newest["resolved_via"]) == (not_created.run_key, "not_created", None, "failed", "cli")
+    assert oldest["resolved_at"] <= newest["resolved_at"]
+    assert [r["run_key"] for r in outbox.resolve_history(engine, [created.run_key])] == [created.run_key]
+
+
+def test_a_failed_run_resolved_as_created_later_records_the_earlier_verdict_too(engine) -> None:
+    spec = _ambiguous(engine)
+    outbox.resolve(engine, spec.run_key, created_id=None, resolved_by="an")
+    outbox.resolve(engine, spec.run_key, created_id=31, resolved_by="binh")  # found it after all
+    assert [(r["state_before"], r["state_after"], r["resolved_by"]) for r in outbox.resolve_history(engine)] == [
+        ("failed", "created", "binh"), ("ambiguous", "failed", "an")]
+
+
+@pytest.mark.parametrize(("by", "via", "message"), [
+    ("", "cli", "a resolve must name who made it"),
+    ("  ", "console", "a resolve must name who made it"),
+    ("an", "email", "unknown resolve channel 'email'; one of cli, console"),
+])
+def test_resolve_needs_a_person_and_a_known_channel(engine, by, via, message) -> None:
+    spec = _ambiguous(engine)
+    with pytest.raises(outbox.ResolveError, match=message):
+        outbox.resolve(engine, spec.run_key, created_id=1, resolved_by=by, via=via)
+    assert outbox.get_run(engine, spec.run_key)["state"] == "ambiguous"
+    assert outbox.resolve_history(engine) == []
 
 
 def test_pending_row_is_taken_by_the_first_claim_only(engine) -> None:

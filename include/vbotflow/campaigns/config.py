@@ -55,6 +55,19 @@ class _FieldProblem(ValueError):
         self.field = field
 
 
+DAG_ID_PREFIX = "vbot_campaign__"
+
+
+def dag_id_for(config_name: str) -> str:
+    """The Airflow DAG of a campaign config: ``vbot_campaign__<name>``."""
+    return f"{DAG_ID_PREFIX}{config_name}"
+
+
+def config_name_of(dag_id: str) -> str | None:
+    """The campaign config a DAG id belongs to, or None for any other DAG."""
+    return dag_id.removeprefix(DAG_ID_PREFIX) if dag_id.startswith(DAG_ID_PREFIX) else None
+
+
 def _day_offset(value: object) -> object:
     """``"+3d"`` → 3 (days after the run date); anything else is left for the int check to refuse."""
     if isinstance(value, str) and re.match(DAY_OFFSET_PATTERN, value.strip()):
@@ -202,7 +215,7 @@ class CampaignConfig(_Section):
 
     @property
     def dag_id(self) -> str:
-        return f"vbot_campaign__{self.name}"
+        return dag_id_for(self.name)
 
     @property
     def window_start(self) -> time:

@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 from vbotflow.campaigns import outbox
 from vbotflow.campaigns.config import CampaignConfig
 from vbotflow.campaigns.transform import TransformResult, vbot_contacts
-from vbotflow.store.tables import campaign_contact, campaign_run, rejected_contact
+from vbotflow.store.tables import campaign_contact, campaign_run, kpi_daily, rejected_contact
 
 
 @dataclass(frozen=True)
@@ -133,3 +133,11 @@ def day_summary(engine: Engine, config_name: str, run_date: date) -> dict[str, A
         "rejected": sum(n for _, n in rejects),
         "rejected_by_reason": {reason: n for reason, n in rejects},
     }
+
+
+def config_names_on_record(engine: Engine) -> list[str]:
+    """Every campaign config the integration DB holds anything of (runs, rejects, KPIs), A→Z."""
+    query = sa.union(sa.select(campaign_run.c.config_name), sa.select(rejected_contact.c.config_name),
+                     sa.select(kpi_daily.c.config_name))
+    with engine.connect() as conn:
+        return sorted(conn.execute(query).scalars())

@@ -12,7 +12,7 @@ A row found in ``sending`` means an attempt died mid-POST: it is treated like ``
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -21,9 +21,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from vbotflow.store.tables import campaign_run
+from vbotflow.store.tables import RESOLVE_CHANNELS, campaign_run, resolve_audit
 
-RESOLVE_HINT = "vbotflow campaign resolve {run_key} (--created VBOT_CAMPAIGN_ID | --not-created)"
+RESOLVE_HINT = ("vbotflow campaign resolve {run_key} (--created VBOT_CAMPAIGN_ID | --not-created), or resolve it "
+                "in the Airflow UI: VBot → Ambiguous runs")
 SENDABLE_STATES = ("pending", "failed")
 IN_FLIGHT_STATES = ("sending", "ambiguous")
 # Runs whose contacts were (or may have been) handed to VBot: they count for the frequency cap.
@@ -46,9 +47,22 @@ class ResolveError(OutboxError):
     """A resolve command does not fit the row's state."""
 
 
+class UnknownRunError(ResolveError):
+    """No campaign run has that key."""
+
+
+class BadCampaignIdError(ResolveError):
+    """The VBot campaign id given is not one."""
+
+
 def make_run_key(config_name: str, run_date: date, chunk_number: int) -> str:
     """Deterministic key of one chunk: ``<config>/<yyyy-mm-dd>/<chunk, 3 digits>``."""
     return f"{config_name}/{run_date.isoformat()}/{chunk_number:03d}"
+
+
+def config_of_run_key(run_key: str) -> str:
+    """The config name a run key starts with (``make_run_key`` puts it before the date and chunk)."""
+    return run_key.rsplit("/", 2)[0]
 
 
 @dataclass(frozen=True)
@@ -186,14 +200,23 @@ def mark_ambiguous(engine: Engine, run_key: str, message: str) -> None:
     _finish(engine, run_key, ["sending"], state="ambiguous", error_message=message)
 
 
-def resolve(engine: Engine, run_key: str, *, created_id: int | None, resolved_by: str) -> dict[str, Any]:
-    """A person's verdict on an in-flight row: the campaign exists (with its id) or it does not."""
+def resolve(engine: Engine, run_key: str, *, created_id: int | None, resolved_by: str,
+            via: str = "cli") -> dict[str, Any]:
+    """A person's verdict on an in-flight row: the campaign exists (with its id) or it does not.
+
+    The row's change and its ``resolve_audit`` row (who, when, what, the row before) are one
+    transaction: the CLI and the console both come through here, so neither can skip the audit.
+    """
+    if not resolved_by or not resolved_by.strip():
+        raise ResolveError("a resolve must name who made it")
+    if via not in RESOLVE_CHANNELS:
+        raise ResolveError(f"unknown resolve channel {via!r}; one of {', '.join(RESOLVE_CHANNELS)}")
     row = get_run(engine, run_key)
     if row is None:
-        raise ResolveError(f"no campaign run {run_key!r}")
+        raise UnknownRunError(f"no campaign run {run_key!r}")
     if created_id is not None:
         if created_id <= 0:
-            raise ResolveError(f"a VBot campaign id is a positive integer, got {created_id}")
+            raise BadCampaignIdError(f"a VBot campaign id is a positive integer, got {created_id}")
         allowed = (*IN_FLIGHT_STATES, "failed")
         values: dict[str, Any] = {"state": "created", "vbot_campaign_id": created_id}
     else:
@@ -204,20 +227,66 @@ def resolve(engine: Engine, run_key: str, *, created_id: int | None, resolved_by
             f"campaign run {run_key} is {row['state']}; only a run in {', '.join(allowed)} can be "
             f"resolved as {'created' if created_id is not None else 'not created'}"
         )
-    if _finish(engine, run_key, [row["state"]], resolved_by=resolved_by, **values) != 1:
-        raise ResolveError(f"campaign run {run_key} changed while resolving; look again")
+    now = _now()
+    with engine.begin() as conn:
+        changed = conn.execute(
+            campaign_run.update()
+            .where(campaign_run.c.run_key == run_key, campaign_run.c.state == row["state"])
+            .values(updated_at=now, resolved_by=resolved_by, **values)
+        ).rowcount
+        if changed != 1:
+            raise ResolveError(f"campaign run {run_key} changed while resolving; look again")
+        conn.execute(resolve_audit.insert().values(
+            run_key=run_key,
+            verdict="created" if created_id is not None else "not_created",
+            vbot_campaign_id=created_id,
+            state_before=row["state"],
+            vbot_campaign_id_before=row["vbot_campaign_id"],
+            error_message_before=row["error_message"],
+            state_after=values["state"],
+            resolved_by=resolved_by,
+            resolved_via=via,
+            resolved_at=now,
+        ))
     return get_run(engine, run_key) or {}
 
 
+def resolve_history(engine: Engine, run_keys: Iterable[str] | None = None, limit: int | None = None
+                    ) -> list[dict[str, Any]]:
+    """Audit rows of resolves, newest first: of ``run_keys``, or of every run."""
+    query = sa.select(resolve_audit).order_by(resolve_audit.c.resolved_at.desc(),
+                                              resolve_audit.c.resolve_audit_id.desc())
+    if run_keys is not None:
+        query = query.where(resolve_audit.c.run_key.in_(list(run_keys)))
+    if limit is not None:
+        query = query.limit(limit)
+    with engine.connect() as conn:
+        return [dict(r) for r in conn.execute(query).mappings()]
+
+
 def list_runs(engine: Engine, *, state: str | None = None, config_name: str | None = None,
-              run_date: date | None = None) -> list[dict[str, Any]]:
-    """Campaign runs, newest first, optionally filtered."""
+              run_date: date | None = None, config_names: Collection[str] | None = None) -> list[dict[str, Any]]:
+    """Campaign runs, newest day first, optionally filtered (``config_names``: only these configs)."""
     query = sa.select(campaign_run).order_by(campaign_run.c.run_date.desc(), campaign_run.c.run_key)
     if state:
         query = query.where(campaign_run.c.state == state)
     if config_name:
         query = query.where(campaign_run.c.config_name == config_name)
+    if config_names is not None:
+        query = query.where(campaign_run.c.config_name.in_(sorted(config_names)))
     if run_date:
         query = query.where(campaign_run.c.run_date == run_date)
     with engine.connect() as conn:
         return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def latest_run_date(engine: Engine, config_names: Collection[str] | None = None) -> date | None:
+    """The newest day with a campaign run (of ``config_names``), or None."""
+    query = sa.select(sa.func.max(campaign_run.c.run_date))
+    if config_names is not None:
+        query = query.where(campaign_run.c.config_name.in_(sorted(config_names)))
+    with engine.connect() as conn:
+        value = conn.execute(query).scalar()
+    # SQLite hands back the ISO text of a MAX() over a DATE column.
+    return date.fromisoformat(value) if isinstance(value, str) else value
+

@@ -27,13 +27,25 @@ def _list(args: argparse.Namespace) -> int:
 def _resolve(args: argparse.Namespace) -> int:
     engine = db.make_engine(args.url)
     try:
-        row = outbox.resolve(engine, args.run_key, created_id=args.created, resolved_by=args.by)
+        row = outbox.resolve(engine, args.run_key, created_id=args.created, resolved_by=args.by, via="cli")
     except outbox.ResolveError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     verdict = f"created as VBot campaign {row['vbot_campaign_id']}" if row["state"] == "created" else (
         "not created: the next run of its DAG will send it")
     print(f"campaign run {args.run_key} resolved: {verdict}")
+    return 0
+
+
+def _history(args: argparse.Namespace) -> int:
+    engine = db.make_engine(args.url)
+    rows = outbox.resolve_history(engine, [args.run_key] if args.run_key else None, limit=args.limit)
+    columns = ("resolved_at", "run_key", "verdict", "vbot_campaign_id", "state_before", "state_after",
+               "resolved_by", "resolved_via")
+    print("\t".join(columns))
+    for row in rows:
+        print("\t".join("" if row[c] is None else str(row[c]) for c in columns))
+    print(f"{len(rows)} resolve(s)", file=sys.stderr)
     return 0
 
 
@@ -54,3 +66,7 @@ def add_commands(groups: argparse._SubParsersAction) -> None:
                          help="VBot has no such campaign: let the next run send it")
     resolve.add_argument("--by", default=getpass.getuser(), help="who resolved it (default: $USER)")
     resolve.set_defaults(handler=_resolve)
+    history = campaign.add_parser("history", help="who resolved which run, when, and what it was before")
+    history.add_argument("run_key", nargs="?", help="one run (default: every run)")
+    history.add_argument("--limit", type=int, default=100, help="newest N (default 100)")
+    history.set_defaults(handler=_history)

@@ -25,4 +25,5 @@ def make_report(engine: Engine, date_from: date, date_to: date, root: Path) -> d
         "orphan_attempts": len(orphans),
     }
     paths = write_report(kpis, root / span, f"VBot outcomes {span}", extra=totals)
-    return {**totals, "out_dir": str(root / span), "files": {k: str(v) for k, v in paths.items()}}
+    return {**totals, "date_from": date_from.isoformat(), "date_to": date_to.isoformat(), "out_dir": str(root / span),
+            "files": {k: str(v) for k, v in paths.items()}}

@@ -45,6 +45,32 @@ campaign_run = sa.Table(
     sa.Index("ix_campaign_run_vbot_campaign_id", "vbot_campaign_id"),
 )
 
+RESOLVE_VERDICTS = ("created", "not_created")
+RESOLVE_CHANNELS = ("cli", "console")
+
+# One row per verdict a person gave on an in-flight campaign run (``vbotflow campaign resolve`` or
+# the console): who, when, what, and the row as it was before. No foreign key: a run resolved as
+# not created is replaced when its day is built again, and its history must outlive it.
+resolve_audit = sa.Table(
+    "resolve_audit",
+    metadata,
+    sa.Column("resolve_audit_id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True,
+              autoincrement=True),
+    sa.Column("run_key", sa.String(200), nullable=False),
+    sa.Column("verdict", sa.String(16), nullable=False),
+    sa.Column("vbot_campaign_id", sa.BigInteger, nullable=True),
+    sa.Column("state_before", sa.String(16), nullable=False),
+    sa.Column("vbot_campaign_id_before", sa.BigInteger, nullable=True),
+    sa.Column("error_message_before", sa.Text, nullable=True),
+    sa.Column("state_after", sa.String(16), nullable=False),
+    sa.Column("resolved_by", sa.String(200), nullable=False),
+    sa.Column("resolved_via", sa.String(16), nullable=False),
+    sa.Column("resolved_at", sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint(f"verdict IN ({', '.join(repr(s) for s in RESOLVE_VERDICTS)})", name="verdict_known"),
+    sa.CheckConstraint(f"resolved_via IN ({', '.join(repr(s) for s in RESOLVE_CHANNELS)})", name="via_known"),
+    sa.Index("ix_resolve_audit_run_key", "run_key"),
+)
+
 # One row per accepted contact per campaign run (chunk): who was sent to VBot, in which campaign.
 campaign_contact = sa.Table(
     "campaign_contact",
