@@ -187,11 +187,15 @@ def _values(value: Any) -> list[str]:
     return texts
 
 
+_DIGIT_RUN = re.compile(r"\d(?:[\s.\-()/+]*\d)*")  # digits, with what people write between them
+
+
 def mentions(value: Any, nationals: tuple[str, ...] = NATIONALS, names: tuple[str, ...] = (NAME,)) -> bool:
-    """Whether a value holds the number in any spelling (its digits, separators dropped) or a name."""
+    """Whether a value holds a number in any spelling (a run of digits and separators containing its
+    national digits) or a name."""
     for text in _values(value):
-        digits = re.sub(r"\D", "", text)
-        if any(n in digits for n in nationals) or any(name in text for name in names):
+        runs = [re.sub(r"\D", "", run) for run in _DIGIT_RUN.findall(text)]
+        if any(n in run for run in runs for n in nationals) or any(name in text for name in names):
             return True
     return False
 
@@ -252,3 +256,36 @@ def kpi_snapshot(url: str, date_from: date, date_to: date, *, rebuild: bool = Fa
     for row in kpis:
         row.pop("updated_at")
     return {"kpis": kpis, "outcomes": [tuple(r) for r in outcomes], "attempts": tuple(attempts), "counts": counts}
+
+
+def max_event_id(url: str) -> int:
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        value = conn.execute(sa.select(sa.func.max(webhook_event.c.event_id))).scalar()
+    engine.dispose()
+    return int(value or 0)
+
+
+def backdate(url: str, run_date: date, campaign_ids: list[int], events_after: int, days: int) -> None:
+    """Make a day built now look built ``days`` ago: what the database wrote at the time of the run.
+
+    The simulator already dated the calls on the run date; this moves the rows' own times (created,
+    sent, received, parsed) back with them.
+    """
+    shift = timedelta(days=days)
+    moves = [
+        (campaign_run, "run_key", ("created_at", "updated_at", "sent_at"), campaign_run.c.run_date == run_date),
+        (campaign_contact, "campaign_contact_id", ("created_at",), campaign_contact.c.run_date == run_date),
+        (rejected_contact, "rejected_contact_id", ("created_at",), rejected_contact.c.run_date == run_date),
+        (contact_outcome, "campaign_contact_id", ("updated_at",), contact_outcome.c.run_date == run_date),
+        (call_attempt, "call_attempt_id", ("parsed_at",), call_attempt.c.vbot_campaign_id.in_(campaign_ids)),
+        (webhook_event, "event_id", ("received_at", "stored_at"), webhook_event.c.event_id > events_after),
+    ]
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        for table, key, columns, where in moves:
+            rows = conn.execute(sa.select(table.c[key], *(table.c[c] for c in columns)).where(where)).all()
+            for row in rows:
+                values = {c: (v - shift if v is not None else None) for c, v in zip(columns, row[1:], strict=True)}
+                conn.execute(table.update().where(table.c[key] == row[0]).values(**values))
+    engine.dispose()

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -114,6 +115,21 @@ def _unreconciled_runs(conn: Connection, cutoff: date, mark: int) -> tuple[set[s
     return no_outcome | late_events, in_flight
 
 
+_SOURCE_CAMPAIGN = re.compile(r"autocall:(\d+)$")  # a record's ``source``, as the history backfill reads it
+
+
+def _campaigns_named(body: bytes) -> set[int]:
+    """The VBot campaign ids a call history delivery's records name."""
+    try:
+        document = json.loads(bytes(body).decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        return set()
+    data = document.get("data") if isinstance(document, dict) else None
+    records = data if isinstance(data, list) else [data]
+    return {int(m.group(1)) for r in records if isinstance(r, dict)
+            for m in [_SOURCE_CAMPAIGN.search(str(r.get("source") or ""))] if m}
+
+
 def apply_retention(engine: Engine, *, key: bytes, retention_days: int = DEFAULT_RETENTION_DAYS, var_dir: Path,
                     dry_run: bool = False, performed_by: str = "vbot_retention",
                     now: datetime | None = None) -> RetentionResult:
@@ -142,8 +158,9 @@ def apply_retention(engine: Engine, *, key: bytes, retention_days: int = DEFAULT
         kept_campaigns = sa.select(run.c.vbot_campaign_id).where(
             run.c.vbot_campaign_id.is_not(None), sa.not_(eligible))
 
+        # Attempts of eligible campaigns; and old ones of campaigns this project never sent (orphans).
         attempt_old = sa.or_(a.c.vbot_campaign_id.in_(eligible_campaigns),
-                                 sa.and_(a.c.called_at < cutoff_at, a.c.vbot_campaign_id.not_in(kept_campaigns)))
+                             sa.and_(a.c.called_at < cutoff_at, a.c.vbot_campaign_id.not_in(kept_campaigns)))
         event_old = sa.and_(e.c.deidentified_at.is_(None), e.c.event_id <= mark, sa.or_(
             sa.and_(e.c.kind == "autocall", sa.or_(
                 e.c.vbot_campaign_id.in_(eligible_campaigns),
@@ -162,25 +179,32 @@ def apply_retention(engine: Engine, *, key: bytes, retention_days: int = DEFAULT
             "rejected_contact": rows.deidentify_rejects(
                 conn, sa.and_(rj.c.run_date < cutoff, rj.c.deidentified_at.is_(None)), ps, now, dry_run=dry_run),
         }
-        if dry_run:
-            counts["webhook_event"] = conn.execute(sa.select(sa.func.count()).where(event_old)).scalar_one()
-            counts["webhook_call_record"] = 0  # counted with their events when it runs
-        else:
-            counts["webhook_event"] = counts["webhook_call_record"] = 0
-            while batch := conn.execute(sa.select(*rows.EVENT_COLUMNS).where(event_old)
-                                        .order_by(e.c.event_id).limit(rows.BATCH)).all():
-                changes = [rows.event_change(r, policy, ps) for r in batch]
-                # An event with nothing personal in it is still marked, so the next batch moves on.
-                untouched = [r.event_id for r, c in zip(batch, changes, strict=True) if c is None]
-                if untouched:
-                    conn.execute(e.update().where(e.c.event_id.in_(untouched)).values(deidentified_at=now))
-                events, records = rows.apply_event_changes(conn, [c for c in changes if c], now)
-                counts["webhook_event"] += events
-                counts["webhook_call_record"] += records
+        kept_ids = set(conn.execute(kept_campaigns).scalars())
+        counts["webhook_event"] = counts["webhook_call_record"] = 0
+        history_kept = last = 0
+        while batch := conn.execute(sa.select(*rows.EVENT_COLUMNS).where(event_old, e.c.event_id > last)
+                                    .order_by(e.c.event_id).limit(rows.BATCH)).all():
+            last = batch[-1].event_id
+            # A call history record names its campaign ("autocall:<id>"): one still being reconciled stays.
+            todo = [r for r in batch if r.kind != "call_history" or not _campaigns_named(r.body) & kept_ids]
+            history_kept += len(batch) - len(todo)
+            changes = [rows.event_change(r, policy, ps) for r in todo]
+            if dry_run:
+                counts["webhook_event"] += sum(1 for c in changes if c)
+                counts["webhook_call_record"] += sum(len(c.records) for c in changes if c)
+                continue
+            # An event with nothing personal in it is marked too: it has been looked at.
+            untouched = [r.event_id for r, c in zip(todo, changes, strict=True) if c is None]
+            if untouched:
+                conn.execute(e.update().where(e.c.event_id.in_(untouched)).values(deidentified_at=now))
+            events, records = rows.apply_event_changes(conn, [c for c in changes if c], now)
+            counts["webhook_event"] += events
+            counts["webhook_call_record"] += records
         skipped = {
             "old campaign run(s) not reconciled yet": len(unreconciled - in_flight),
             "old campaign run(s) still in flight (sending/ambiguous)": len(in_flight),
-            "webhook event(s) past the reconcile watermark": conn.execute(
+            "old call history event(s) naming a campaign not reconciled yet": history_kept,
+            "old webhook event(s) past the reconcile watermark": conn.execute(
                 sa.select(sa.func.count()).where(e.c.event_id > mark, e.c.received_at < cutoff_at)).scalar_one(),
         }
         previews = delete_old_previews(var_dir, cutoff, dry_run=dry_run)
