@@ -36,7 +36,7 @@ def spelling_pattern(phones: Iterable[str]) -> str:
         bodies += [_SEPARATORS.join(form) for form in national_forms(phone)]
     if not bodies:
         return r"(?!)"  # matches nothing
-    prefix = rf"(?:(?:\+|00)?84{_SEPARATORS}(?:\(?0\)?{_SEPARATORS})?|0{_SEPARATORS})?"
+    prefix = rf"(?:(?:\+|00)?84{_SEPARATORS}(?:\(?0\)?{_SEPARATORS})?|\(?0{_SEPARATORS})?"
     return rf"(?<!\d){prefix}(?:{'|'.join(bodies)})(?!\d)"
 
 
