@@ -231,15 +231,15 @@ def _suppress(conn: Connection, phones: frozenset[str], now: datetime, *, dry_ru
         if expiring:
             conn.execute(suppression.update().where(suppression.c.phone.in_(expiring))
                          .values(reason=OPT_OUT, source=SOURCE, expires_at=None))
-    verb = "would be" if dry_run else "was"
+    would = "would be " if dry_run else ""
     parts = []
     if new:
-        parts.append(f"{len(new)} number(s) {verb} added as an opt-out")
+        parts.append(f"{would}added as an opt-out: {len(new)} number(s)")
     if expiring:
-        parts.append(f"{len(expiring)} expiring entr{'y' if len(expiring) == 1 else 'ies'} {verb} made permanent")
+        parts.append(f"{would}made permanent: {len(expiring)} expiring entr{'y' if len(expiring) == 1 else 'ies'}")
     already = len(phones) - len(new) - len(expiring)
     if already:
-        parts.append(f"{already} number(s) already suppressed for good")
+        parts.append(f"already suppressed for good: {already} number(s)")
     return len(new) + len(expiring), "; ".join(parts) + " (kept there so that the person is never called again)"
 
 
