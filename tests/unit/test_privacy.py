@@ -229,3 +229,22 @@ def test_the_spool_is_rewritten_in_place_under_the_drain_lock(tmp_path) -> None:
     assert parse_delivery(replayed.body, "autocall").columns["phone"] == PS.phone(PHONE)
     assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".")) == sorted([theirs.name,
                                                                                                  others.name])
+
+
+def test_a_database_error_names_no_one(tmp_path) -> None:
+    import sqlalchemy as sa
+
+    from vbotflow.store import db
+    from vbotflow.store.tables import suppression
+
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    db.upgrade(url)
+    engine = db.make_engine(url)
+    row = {"phone": PHONE, "reason": "Trần Thị Bích Ngọc", "created_at": datetime.now(UTC)}
+    with engine.begin() as conn:
+        conn.execute(suppression.insert(), [row])
+    with pytest.raises(sa.exc.IntegrityError) as caught, engine.begin() as conn:
+        conn.execute(suppression.insert(), [row])  # the same phone again: the error quotes no value
+    engine.dispose()
+    assert "UNIQUE constraint failed: suppression.phone" in str(caught.value)
+    assert PHONE not in str(caught.value) and "Ngọc" not in str(caught.value)
