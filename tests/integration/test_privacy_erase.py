@@ -127,6 +127,12 @@ def test_erase_leaves_the_number_only_in_suppression_and_every_kpi_as_it_was(db_
         assert written == 1
         assert "contact id(s) 5001, 5002; 1 row(s) in its table vbot_call_outcome" in done.stdout
 
+        listed = _cli(p, "privacy", "audit", "--phone", "+84 32 987 6543")
+        assert listed.returncode == 0, listed.stderr
+        [line] = listed.stdout.splitlines()[1:]
+        assert line.startswith(f"{entry['audit_id']}\terase\t") and "\tdpo@example\t" in line
+        assert f"\t{subject[:12]}\t" in line and "1 audit row(s)" in listed.stderr and not mentions(listed.stdout)
+
         again = _cli(p, "privacy", "erase", "--phone", PHONE)
         assert again.returncode == 0, again.stderr
         assert "0 row(s) were de-identified" in again.stdout and " 1 row(s)" not in again.stdout

@@ -248,3 +248,17 @@ def test_a_database_error_names_no_one(tmp_path) -> None:
     engine.dispose()
     assert "UNIQUE constraint failed: suppression.phone" in str(caught.value)
     assert PHONE not in str(caught.value) and "Ngọc" not in str(caught.value)
+
+
+def test_a_chunk_whose_every_contact_was_erased_is_skipped_and_nothing_is_sent() -> None:
+    from datetime import date
+
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    from vbot_provider.operators.vbot import create_campaign_once
+
+    # No hook and no engine: a skipped chunk touches neither VBot nor the outbox.
+    with pytest.raises(AirflowSkipException, match=r"campaign run payment_reminder/2026-11-26/003 has no contacts "
+                                                   r"left \(erased on request before it was sent\); nothing was sent"):
+        create_campaign_once(hook=None, engine=None, config_name="payment_reminder", run_date=date(2026, 11, 26),
+                             chunk_number=3, template_id=2932, campaign_name="x", contacts=[])
