@@ -2,7 +2,8 @@
 
 A fresh demo folder (``VBOTFLOW_VAR_DIR``, default ``var/demo``) with SQLite for Airflow's metadata,
 the integration DB and a seeded demo CRM; the VBot simulator and the webhook receiver on loopback;
-every campaign DAG, then ``vbot_reconcile``, run for real; a summary printed and the report written.
+a dry run of the first campaign DAG (its masked preview), then every campaign DAG and ``vbot_reconcile``
+run for real; a summary printed and the report written.
 Everything it starts is stopped at the end.
 """
 
@@ -148,10 +149,20 @@ def main() -> int:
             bag = DagBag(dag_folder=str(REPO / "dags"))
         if bag.import_errors:
             raise RuntimeError(f"DAG import errors: {bag.import_errors}")
+        # What a data engineer does first: a dry run, whose preview and log mask phones, names and custom fields.
+        step(f"previewing vbot_campaign__{names[0]} (dry run: nothing is sent)")
+        with quiet(log_path):
+            run = bag.get_dag(f"vbot_campaign__{names[0]}").test(
+                run_conf={"run_date": today.isoformat(), "dry_run": True})
+        if run.state != "success":
+            raise RuntimeError(f"the dry run of vbot_campaign__{names[0]} ended {run.state}; see {log_path}")
+        step(f"  preview in {VAR / 'dry_run' / names[0] / today.isoformat()}")
         for name in names:
             step(f"running vbot_campaign__{name} (Airflow task logs: {log_path})")
             with quiet(log_path):
-                run = bag.get_dag(f"vbot_campaign__{name}").test(run_conf={"run_date": today.isoformat()})
+                # dry_run named: dag.test() keeps the previous run's conf in the DAG's params.
+                run = bag.get_dag(f"vbot_campaign__{name}").test(
+                    run_conf={"run_date": today.isoformat(), "dry_run": False})
             step(f"  {run.state}")
             if run.state != "success":
                 raise RuntimeError(f"vbot_campaign__{name} ended {run.state}; see {log_path}")

@@ -1,9 +1,11 @@
-"""What `make demo` runs, run for real; its printed summary checked against the database."""
+"""What `make demo` runs, run for real; its printed summary checked against the database, and its logs
+searched for the demo CRM's customers."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from decimal import Decimal
@@ -45,3 +47,22 @@ def test_demo_summary_matches_the_database(tmp_path) -> None:
     assert int(kpi["answered"].sum()) == summary["answered"]
     assert Decimal(str(round(kpi["total_cost"].sum(), 2))).quantize(Decimal("0.01")) == Decimal(summary["total_cost"])
     assert (report_dir / "kpi_chart.png").stat().st_size > 1000 and (report_dir / "report.html").exists()
+
+    # Airflow's task logs (and the receiver's and simulator's) name no customer and hold no number in clear,
+    # the dry run's logged payload included.
+    crm = sa.create_engine(f"sqlite:///{tmp_path / 'demo' / 'crm.db'}")
+    with crm.connect() as conn:
+        customers = conn.execute(sa.text("SELECT full_name, phone FROM customers")).all()
+        branches = set(conn.execute(sa.text("SELECT DISTINCT branch FROM appointments")).scalars())
+    crm.dispose()
+    log = (tmp_path / "demo" / "demo.log").read_text(encoding="utf-8", errors="replace")
+    assert "Dry run, nothing sent" in log and "vbot_reconcile" in log
+    names = {name for name, _ in customers if name}
+    assert len(names) > 700
+    assert sorted(n for n in names if n in log) == []
+    assert sorted(b for b in branches if b and b in log) == []
+    runs = {re.sub(r"\D", "", r) for r in re.findall(r"\d(?:[\s.\-()/+]*\d)*", log)}
+    nationals = {re.sub(r"\D", "", phone or "")[-9:] for _, phone in customers}
+    nationals = {n for n in nationals if len(n) == 9 and n[0] != "0"}
+    assert len(nationals) > 700
+    assert sorted(n for n in nationals if any(n in run for run in runs)) == []

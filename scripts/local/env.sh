@@ -19,6 +19,7 @@ STACK_VAR="$(cd "$STACK_VAR" && pwd)"  # absolute: it ends up in connection URLs
 STACK_RUN="$STACK_VAR/run"             # pid files
 STACK_LOGS="$STACK_VAR/log"            # one log per process
 STACK_TOKEN_FILE="$STACK_VAR/webhook_token"
+STACK_PRIVACY_KEY_FILE="$STACK_VAR/privacy_key"  # the pseudonym key of erasure and retention
 
 AIRFLOW_PORT="${VBOTFLOW_AIRFLOW_PORT:-8080}"
 RECEIVER_PORT="${VBOTFLOW_RECEIVER_PORT:-8081}"

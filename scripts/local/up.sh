@@ -47,6 +47,11 @@ echo "Preparing $STACK_VAR"
 if [ ! -s "$STACK_TOKEN_FILE" ]; then
     (umask 077 && "$py" -c 'import secrets; print(secrets.token_urlsafe(32))' >"$STACK_TOKEN_FILE")
 fi
+# The pseudonym key of erasure and retention: made once and kept (mode 600), like the token; changing
+# it would stop rows de-identified before from joining those de-identified after.
+if [ ! -s "$STACK_PRIVACY_KEY_FILE" ]; then
+    (umask 077 && "$py" -c 'import secrets; print(secrets.token_hex(32))' >"$STACK_PRIVACY_KEY_FILE")
+fi
 "$STACK_VENV/bin/vbotflow" --url "$VBOTFLOW_DB_URL" db upgrade
 if [ ! -f "$STACK_VAR/crm.db" ]; then
     "$STACK_VENV/bin/vbotflow" crm seed --url "$STACK_CRM_URL" --rows "$CRM_ROWS"
@@ -86,6 +91,9 @@ fi
 
 # Log servers (--skip-serve-logs) are not needed: every process shares one log folder, and they
 # would listen on all interfaces.
+# Tasks (vbot_retention) need the pseudonym key; only Airflow's processes get it, through the environment.
+VBOTFLOW_PRIVACY_KEY="$(cat "$STACK_PRIVACY_KEY_FILE")"
+export VBOTFLOW_PRIVACY_KEY
 proc_start api-server "$STACK_VENV/bin/airflow" api-server --host 127.0.0.1 --port "$AIRFLOW_PORT"
 proc_start scheduler "$STACK_VENV/bin/airflow" scheduler --skip-serve-logs
 proc_start dag-processor "$STACK_VENV/bin/airflow" dag-processor

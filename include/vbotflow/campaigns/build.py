@@ -81,7 +81,8 @@ def build_daily_list(
         paths = write_preview(out_dir, result, bodies, mask=True, first_chunk_only=True)
         for path in paths:
             if path.name.startswith("payload_chunk_"):
-                log.info("Dry run, nothing sent. First chunk's payload (phones masked):\n%s",
+                log.info("Dry run, nothing sent. First chunk's payload (phones, names and custom fields "
+                         "masked):\n%s",
                          path.read_text(encoding="utf-8"))
         log.info("Dry run preview written to %s", out_dir)
         return DailyListOutcome(**outcome, dry_run=True, preview_dir=str(out_dir))

@@ -102,8 +102,12 @@ def _reject_rows(rejected: pd.DataFrame, config: CampaignConfig, run_date: date,
 
 
 def chunk_contacts(engine: Engine, run_key: str) -> list[dict[str, str]]:
-    """The VBot contacts recorded for a chunk, in the order they were planned."""
-    query = (sa.select(campaign_contact.c.fields_json).where(campaign_contact.c.run_key == run_key)
+    """The VBot contacts recorded for a chunk, in the order they were planned.
+
+    Contacts erased on request before the chunk was sent (their phone is a pseudonym) are left out.
+    """
+    query = (sa.select(campaign_contact.c.fields_json)
+             .where(campaign_contact.c.run_key == run_key, campaign_contact.c.deidentified_at.is_(None))
              .order_by(campaign_contact.c.campaign_contact_id))
     with engine.connect() as conn:
         return [json.loads(text) for text in conn.execute(query).scalars()]

@@ -1,4 +1,9 @@
-"""Preview files of a day's list (dry runs, ``vbotflow transform``): payloads, rejects, counts."""
+"""Preview files of a day's list (dry runs, ``vbotflow transform``): payloads, rejects, counts.
+
+Personal data is masked unless the operator asks for clear values (``vbotflow transform
+--show-personal-data``): phones (``09******78``), names and custom field values (``N***** V** A*``,
+``*******``). ``counts.json`` and every payload file say which it is.
+"""
 
 from __future__ import annotations
 
@@ -11,16 +16,25 @@ from typing import Any
 import pandas as pd
 
 from vbotflow.campaigns.transform import TransformResult
-from vbotflow.privacy.masking import mask_phone
+from vbotflow.privacy.masking import mask_phone, mask_text
+
+# Contact fields that are settings, not data about the person.
+NOT_PERSONAL_FIELDS = frozenset({"numberCall"})
+MASKED_NOTE = ("masked: phones, names and custom field values (vbotflow transform --show-personal-data "
+               "writes them in clear)")
+CLEAR_NOTE = ("IN CLEAR: phones, names and custom field values, as asked (--show-personal-data); delete "
+              "this folder once read")
 
 
 def masked_body(body: Mapping[str, Any]) -> dict[str, Any]:
-    """A create body with every phone value masked."""
+    """A create body with every phone, name and custom field value masked."""
     masked = copy.deepcopy(dict(body))
     for contact in masked.get("phones", []):
         for item in contact["fields"]:
             if item["key"] == "phone":
                 item["value"] = mask_phone(item["value"])
+            elif item["key"] not in NOT_PERSONAL_FIELDS:
+                item["value"] = mask_text(item["value"])
     return masked
 
 
@@ -41,8 +55,10 @@ def write_preview(out_dir: Path, result: TransformResult, bodies: Mapping[int, M
     """Write ``counts.json``, ``rejected.csv`` and ``payload_chunk_NNN.json``; returns the paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
+    note = MASKED_NOTE if mask else CLEAR_NOTE
     counts_path = out_dir / "counts.json"
-    counts_path.write_text(json.dumps(counts(result), indent=2, ensure_ascii=False), encoding="utf-8")
+    counts_path.write_text(json.dumps({**counts(result), "personal_data": note}, indent=2, ensure_ascii=False),
+                           encoding="utf-8")
     written.append(counts_path)
 
     rejected = result.rejected[["crm_contact_id", "raw_phone", "phone", "reject_reason", "reject_detail"]].copy()
@@ -56,6 +72,6 @@ def write_preview(out_dir: Path, result: TransformResult, bodies: Mapping[int, M
     for number in sorted(bodies)[:1] if first_chunk_only else sorted(bodies):
         body = masked_body(bodies[number]) if mask else bodies[number]
         path = out_dir / f"payload_chunk_{number:03d}.json"
-        path.write_text(json.dumps(body, indent=2, ensure_ascii=False), encoding="utf-8")
+        path.write_text(json.dumps({"_personal_data": note, **body}, indent=2, ensure_ascii=False), encoding="utf-8")
         written.append(path)
     return written

@@ -17,7 +17,7 @@ def _transform(args: argparse.Namespace) -> int:
 
     from vbotflow.campaigns.config import load_config
     from vbotflow.campaigns.extract import extract, sql_parameters
-    from vbotflow.campaigns.preview import counts, write_preview
+    from vbotflow.campaigns.preview import write_preview
     from vbotflow.campaigns.transform import transform
     from vbotflow.store.db import make_engine
     from vbotflow.vbot.api import build_create_body
@@ -39,9 +39,11 @@ def _transform(args: argparse.Namespace) -> int:
                              contacts=contacts)
         for n, contacts in plan_chunks(config, result).items()
     }
-    paths = write_preview(Path(args.out), result, bodies, mask=not args.show_phones)
-    print(json.dumps(counts(result), ensure_ascii=False))
-    print(f"wrote {len(paths)} file(s) to {args.out} (suppression table and frequency cap not applied)")
+    paths = write_preview(Path(args.out), result, bodies, mask=not args.show_personal_data)
+    # The counts as written, note on personal data included: one line for scripts.
+    print(json.dumps(json.loads((Path(args.out) / "counts.json").read_text(encoding="utf-8")), ensure_ascii=False))
+    print(f"wrote {len(paths)} file(s) to {args.out} (suppression table and frequency cap not applied; "
+          f"personal data {'IN CLEAR' if args.show_personal_data else 'masked'})")
     return 0
 
 
@@ -66,7 +68,8 @@ def add_commands(groups: argparse._SubParsersAction) -> None:
     tr.add_argument("--limit", type=int, help="at most this many CRM rows")
     tr.add_argument("--vbot-id", default="VBOT_ID", help="vbotId to put in the preview payloads")
     tr.add_argument("--group-code", default="GROUP_CODE", help="groupCode when the config sets none")
-    tr.add_argument("--show-phones", action="store_true", help="write phones unmasked")
+    tr.add_argument("--show-personal-data", "--show-phones", dest="show_personal_data", action="store_true",
+                    help="write phones, names and custom field values in clear (default: masked)")
     tr.set_defaults(handler=_transform)
 
     sup = groups.add_parser("suppression", help="the do-not-call table").add_subparsers(

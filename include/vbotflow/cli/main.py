@@ -1,4 +1,4 @@
-"""The ``vbotflow`` command line: database, campaign runs, lists, the receiver, reports."""
+"""The ``vbotflow`` command line: database, campaign runs, lists, the receiver, reports, personal data."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from importlib.metadata import entry_points
 # on the parsers it adds. Heavy imports (Flask, pandas) stay inside the handlers, so that
 # `vbotflow db upgrade` loads neither.
 COMMAND_MODULES: tuple[str, ...] = ("vbotflow.cli.db", "vbotflow.cli.campaign", "vbotflow.cli.lists",
-                                     "vbotflow.cli.receiver", "vbotflow.cli.report")
+                                     "vbotflow.cli.receiver", "vbotflow.cli.report", "vbotflow.cli.privacy")
 # Other installed packages add commands through this entry point group: the development package
 # adds `simulator` and `crm seed` there, so the runtime never imports it.
 PLUGIN_GROUP = "vbotflow.commands"

@@ -156,6 +156,40 @@ class Spool:
         finally:
             os.close(fd)
 
+    def rewrite(self, edit: Callable[[Delivery], Delivery | None], *, wait_seconds: float = 30.0) -> list[Path]:
+        """Replace the spooled deliveries ``edit`` changes (it returns None to keep one); returns their paths.
+
+        Holds the drain lock (waiting up to ``wait_seconds`` for a drain to finish), so a delivery is
+        never replayed while it is rewritten; each file is replaced atomically under its own name.
+        """
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            with self._drain_lock() as acquired:
+                if acquired:
+                    changed = []
+                    for path in self.files():
+                        try:
+                            delivery = Delivery.from_json(path.read_text("ascii"))
+                        except (ValueError, KeyError, UnicodeDecodeError):
+                            continue  # the next drain sets it aside as .corrupt
+                        replacement = edit(delivery)
+                        if replacement is not None:
+                            tmp = path.with_name(f".{path.name}.tmp")
+                            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                            try:
+                                os.write(fd, replacement.to_json().encode("ascii"))
+                                os.fsync(fd)
+                            finally:
+                                os.close(fd)
+                            os.replace(tmp, path)
+                            changed.append(path)
+                    if changed:
+                        self._fsync_dir()
+                    return changed
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the spool {self.directory} was being drained for {wait_seconds:.0f} s; try again")
+            time.sleep(0.1)
+
     def drain(self, land: Callable[[Delivery], object],
               outage_errors: tuple[type[BaseException], ...] = (Exception,)) -> DrainResult:
         """Replay every spooled delivery through ``land``.

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from vbotflow.privacy.masking import mask_phone
+from vbotflow.privacy.pseudonyms import phone_is_pseudonym
 from vbotflow.store.tables import call_attempt, campaign_run, contact_outcome
 from vbotflow.store.upsert import insert_ignoring_duplicates
 from vbotflow.vbot.status import DISPOSITION_STATUS, STATUS_CLASSES, status_class
@@ -26,11 +27,13 @@ _SOURCE_CAMPAIGN = re.compile(r"autocall:(\d+)$")
 
 
 def missing_contacts(engine: Engine, date_from: date, date_to: date) -> list[dict[str, Any]]:
-    """Contacts whose outcome is ``missing``, with their campaign and when it was sent."""
+    """Contacts whose outcome is ``missing``, with their campaign and when it was sent (erased ones left out:
+    VBot is never asked about a pseudonym)."""
     co, run = contact_outcome, campaign_run
     query = (sa.select(co.c.vbot_campaign_id, co.c.phone, run.c.sent_at)
              .join(run, run.c.run_key == co.c.run_key)
-             .where(co.c.outcome == "missing", co.c.run_date >= date_from, co.c.run_date <= date_to)
+             .where(co.c.outcome == "missing", co.c.run_date >= date_from, co.c.run_date <= date_to,
+                    ~phone_is_pseudonym(co.c.phone))
              .order_by(co.c.vbot_campaign_id, co.c.phone))
     with engine.connect() as conn:
         return [dict(r) for r in conn.execute(query).mappings()]

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from vbotflow.privacy.pseudonyms import phone_is_pseudonym
 from vbotflow.reconcile.sql import domestic_phone
 from vbotflow.store.tables import call_attempt, suppression, webhook_call_record
 from vbotflow.store.upsert import insert_ignoring_duplicates
@@ -14,13 +15,18 @@ from vbotflow.vbot.status import OPT_OUT_DISPOSITION, SUPPRESS_CODES
 
 
 def feed_suppression(engine: Engine, now: datetime | None = None) -> dict[str, int]:
-    """Bad numbers (101, 106) and DONTCALL dispositions into ``suppression``; returns new rows per reason."""
+    """Bad numbers (101, 106) and DONTCALL dispositions into ``suppression``; returns new rows per reason.
+
+    De-identified rows (pseudonyms, no number) were fed before they lost the number: skipped.
+    """
     now = now or datetime.now(UTC)
     bad = sa.select(call_attempt.c.phone, sa.func.min(call_attempt.c.status_code)).where(
-        call_attempt.c.status_code.in_(SUPPRESS_CODES)).group_by(call_attempt.c.phone)
+        call_attempt.c.status_code.in_(SUPPRESS_CODES), ~phone_is_pseudonym(call_attempt.c.phone)
+    ).group_by(call_attempt.c.phone)
     opt_out = sa.select(domestic_phone(webhook_call_record.c.callee)).distinct().where(
         sa.func.upper(webhook_call_record.c.disposition) == OPT_OUT_DISPOSITION,
-        webhook_call_record.c.callee.is_not(None), ~webhook_call_record.c.callee.contains(","))
+        webhook_call_record.c.callee.is_not(None), ~webhook_call_record.c.callee.contains(","),
+        ~phone_is_pseudonym(webhook_call_record.c.callee))
     with engine.begin() as conn:
         bad_rows = [{"phone": p, "reason": "bad_number", "source": f"vbot:{code}", "created_at": now}
                     for p, code in conn.execute(bad)]

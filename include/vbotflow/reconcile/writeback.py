@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from vbotflow.privacy.pseudonyms import contact_is_pseudonym
 from vbotflow.store.tables import contact_outcome
 from vbotflow.store.upsert import dialect_insert
 
@@ -42,7 +43,9 @@ def write_back(db_engine: Engine, crm_engine: Engine, date_from: date, date_to: 
     co = contact_outcome
     query = sa.select(co.c.crm_contact_id, co.c.run_date, co.c.config_name, co.c.outcome, co.c.is_answered,
                       co.c.attempts, co.c.talk_seconds, co.c.total_cost, co.c.final_status_code,
-                      co.c.vbot_campaign_id).where(co.c.run_date >= date_from, co.c.run_date <= date_to)
+                      co.c.vbot_campaign_id).where(co.c.run_date >= date_from, co.c.run_date <= date_to,
+                                                   # erased or past retention: the CRM's record is its owner's
+                                                   ~contact_is_pseudonym(co.c.crm_contact_id))
     written = 0
     with db_engine.connect() as source, crm_engine.begin() as target:
         result = source.execute(query)

@@ -24,8 +24,13 @@ def normalise_url(url: str) -> str:
 
 
 def make_engine(url: str | None = None, **kwargs: object) -> Engine:
-    """An engine for ``url`` (default: ``VBOTFLOW_DB_URL``); SQLite in WAL mode with a busy timeout."""
+    """An engine for ``url`` (default: ``VBOTFLOW_DB_URL``); SQLite in WAL mode with a busy timeout.
+
+    Statement parameters are left out of error messages (``hide_parameters``): a failed INSERT of
+    contacts would otherwise print their numbers, names and custom fields into a task log and an alert.
+    """
     url = normalise_url(url or settings.db_url())
+    kwargs.setdefault("hide_parameters", True)
     if make_url(url).get_backend_name() != "sqlite":
         kwargs.setdefault("pool_pre_ping", True)
         return sa.create_engine(url, **kwargs)

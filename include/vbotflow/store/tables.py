@@ -86,6 +86,8 @@ campaign_contact = sa.Table(
     sa.Column("phone", sa.String(16), nullable=False),
     sa.Column("fields_json", sa.Text, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    # Set when an erasure or retention replaced the person's data by pseudonyms (migration 0007).
+    sa.Column("deidentified_at", sa.DateTime(timezone=True), nullable=True),
     sa.UniqueConstraint("run_key", "phone", name="uq_campaign_contact_run_phone"),
     sa.Index("ix_campaign_contact_phone_created", "phone", "created_at"),
     sa.Index("ix_campaign_contact_config_date", "config_name", "run_date"),
@@ -105,6 +107,7 @@ rejected_contact = sa.Table(
     sa.Column("reason", sa.String(40), nullable=False),
     sa.Column("detail", sa.Text, nullable=True),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("deidentified_at", sa.DateTime(timezone=True), nullable=True),
     sa.Index("ix_rejected_contact_config_date", "config_name", "run_date"),
 )
 
@@ -151,6 +154,8 @@ webhook_event = sa.Table(
     sa.Column("postage", sa.Numeric(16, 2), nullable=True),
     sa.Column("service_charge", sa.Numeric(16, 2), nullable=True),
     sa.Column("action_log", sa.Text, nullable=True),
+    # Set when an erasure or retention de-identified the body (migration 0007); NULL as received.
+    sa.Column("deidentified_at", sa.DateTime(timezone=True), nullable=True),
     sa.CheckConstraint("kind IN ('autocall', 'call_history', 'invalid')", name="kind_known"),
     sa.CheckConstraint("landed_via IN ('http', 'spool')", name="landed_via_known"),
     sa.UniqueConstraint("dedupe_key", name="uq_webhook_event_dedupe_key"),
@@ -267,4 +272,25 @@ reconcile_state = sa.Table(
     sa.Column("name", sa.String(64), primary_key=True),
     sa.Column("value", sa.BigInteger, nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# --- Personal data (migration 0007) ---
+
+PRIVACY_ACTIONS = ("erase", "retention")
+
+# One row per erasure or retention run: when, who, and how many rows of each table it changed. The
+# person is named only by a keyed hash (``subject_hash``), never by number, name or CRM id.
+privacy_audit = sa.Table(
+    "privacy_audit",
+    metadata,
+    sa.Column("audit_id", _ID, primary_key=True, autoincrement=True),
+    sa.Column("action", sa.String(16), nullable=False),
+    sa.Column("performed_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("performed_by", sa.String(200), nullable=False),
+    sa.Column("subject_hash", sa.String(64), nullable=True),
+    sa.Column("rows_json", sa.Text, nullable=False),
+    sa.Column("files_json", sa.Text, nullable=False),
+    sa.Column("detail", sa.Text, nullable=True),
+    sa.CheckConstraint(f"action IN ({', '.join(repr(a) for a in PRIVACY_ACTIONS)})", name="action_known"),
+    sa.Index("ix_privacy_audit_subject_hash", "subject_hash"),
 )

@@ -12,7 +12,7 @@ from datetime import date
 from typing import Any
 
 from airflow.sdk import BaseOperator
-from airflow.sdk.exceptions import AirflowFailException
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 from sqlalchemy.engine import Engine
 
 from vbot_provider.exceptions import VBotAmbiguousError, VBotError, VBotPermanentError
@@ -36,6 +36,10 @@ def create_campaign_once(
     group_code: str | None = None,
 ) -> int:
     """Create one chunk's campaign unless the outbox says it exists; returns the VBot campaign id."""
+    if not contacts:
+        # Every contact of this chunk was erased on request before it was sent: there is no one to call.
+        raise AirflowSkipException(f"campaign run {outbox.make_run_key(config_name, run_date, chunk_number)} has "
+                                   "no contacts left (erased on request before it was sent); nothing was sent")
     body = hook.build_create_body(template_id, campaign_name, contacts, group_code=group_code)
     spec = outbox.ChunkSpec(
         config_name=config_name,
