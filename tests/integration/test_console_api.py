@@ -289,7 +289,7 @@ def test_a_verdict_posted_as_a_form_is_refused(stack: Stack) -> None:
     answer = stack.request("POST", f"{CONSOLE}/api/resolve", user="admin",
                            data={"run_key": AMBIGUOUS_KEY, "verdict": "not_created"})
     assert answer.status_code == 415
-    assert answer.json() == {"detail": "send the verdict as application/json"}
+    assert answer.json() == {"detail": "send the request as application/json"}
     assert run_row(stack, AMBIGUOUS_KEY)["state"] == "ambiguous"
 
 
@@ -354,3 +354,73 @@ def test_a_resolve_made_with_the_cli_shows_in_the_console(stack: Stack) -> None:
             assert conn.execute(sa.text("SELECT COUNT(*) FROM resolve_audit")).scalar_one() == 3
     finally:
         engine.dispose()
+
+
+# --- erasure (changes the data: last) -------------------------------------------------------------
+
+
+def erase(stack: Stack, user: str | None, **body: object) -> requests.Response:
+    return stack.request("POST", f"{CONSOLE}/api/erase", user=user, json=body)
+
+
+def _rows_with_phone(stack: Stack, phone: str) -> dict[str, int]:
+    engine = sa.create_engine(stack.db_url)
+    try:
+        with engine.connect() as conn:
+            return {table: conn.execute(sa.text(f"SELECT COUNT(*) FROM {table} WHERE phone = :p"), {"p": phone})
+                    .scalar_one() for table in ("contact_outcome", "suppression")}
+    finally:
+        engine.dispose()
+
+
+def _privacy_audit_rows(stack: Stack) -> int:
+    engine = sa.create_engine(stack.db_url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(sa.text("SELECT COUNT(*) FROM privacy_audit")).scalar_one()
+    finally:
+        engine.dispose()
+
+
+def test_only_privileged_users_may_erase(stack: Stack) -> None:
+    assert erase(stack, None, phone="0977000111", dry_run=False).status_code == 401
+    for user in ("viewer", "operator"):  # reading and resolving are not enough
+        answer = erase(stack, user, phone="0977000111", dry_run=False)
+        assert answer.status_code == 403, answer.text
+        assert "may not erase personal data" in answer.json()["detail"]
+    assert _rows_with_phone(stack, "0977000111") == {"contact_outcome": 2, "suppression": 0}
+    assert _privacy_audit_rows(stack) == 0
+    assert 'id="no-erase"' in get(stack, "/privacy", user="viewer").text
+    assert 'class="erase"' in get(stack, "/privacy", user="admin").text
+    form_post = stack.request("POST", f"{CONSOLE}/api/erase", user="admin", data={"phone": "0977000111"})
+    assert form_post.status_code == 415
+
+
+def test_a_number_that_cannot_be_a_vietnamese_mobile_is_refused_with_the_reason(stack: Stack) -> None:
+    answer = erase(stack, "admin", phone="12345", dry_run=False)
+    assert answer.status_code == 422
+    assert "not a Vietnamese mobile number in any spelling" in answer.json()["detail"]
+    assert _privacy_audit_rows(stack) == 0
+
+
+def test_an_admin_erases_a_person_after_a_dry_run_and_the_figures_stay(stack: Stack) -> None:
+    totals_before = get(stack, "/api/outcomes", **{"from": DAY_BEFORE.isoformat(), "to": DAY.isoformat()}
+                        ).json()["totals"]
+    dry = erase(stack, "admin", phone="+84 977 000 111", dry_run=True)
+    assert dry.status_code == 200, dry.text
+    assert dry.json()["dry_run"] is True and dry.json()["rows"]["contact_outcome"] == 2
+    assert _rows_with_phone(stack, "0977000111") == {"contact_outcome": 2, "suppression": 0}
+    assert _privacy_audit_rows(stack) == 0
+
+    done = erase(stack, "admin", phone="0977 000 111", dry_run=False)
+    assert done.status_code == 200, done.text
+    result = done.json()
+    assert result["dry_run"] is False and result["audit_id"] is not None
+    assert result["rows"]["contact_outcome"] == 2
+    assert _rows_with_phone(stack, "0977000111") == {"contact_outcome": 0, "suppression": 1}
+    assert _privacy_audit_rows(stack) == 1
+    assert not any(phone in done.text for phone in PHONES)
+    assert "Erasure of person" in "\n".join(result["lines"])
+    totals_after = get(stack, "/api/outcomes", **{"from": DAY_BEFORE.isoformat(), "to": DAY.isoformat()}
+                       ).json()["totals"]
+    assert totals_after == totals_before

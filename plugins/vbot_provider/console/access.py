@@ -5,6 +5,8 @@ cookie the UI holds (``GetUserDep``: no token → 401, a bad or expired one → 
 follows the campaign DAGs: the runs, rejects and outcomes of config X are readable by whoever may
 read the runs of DAG ``vbot_campaign__X``, and resolving one of its runs needs edit rights on them
 (``PUT``), as triggering or clearing that DAG would. The report files belong to ``vbot_reconcile``.
+Erasing a person's data touches every config's tables and files at once, so it asks for more: edit
+rights on Airflow's configuration (``op`` or ``admin`` in the simple auth manager, Admin in FAB).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ class Access:
 
     def __init__(self, user: BaseUser) -> None:
         self.user = user
-        self._answers: dict[tuple[str, str], bool] = {}
+        self._answers: dict[tuple[str, str] | str, bool] = {}
 
     @property
     def name(self) -> str:
@@ -52,6 +54,14 @@ class Access:
 
     def may_resolve(self, config_name: str) -> bool:
         return self.may("PUT", dag_id_for(config_name))
+
+    def may_erase(self) -> bool:
+        """Whether the user may erase a person's data (edit rights on Airflow's configuration)."""
+        if "erase" not in self._answers:
+            from airflow.api_fastapi.app import get_auth_manager
+
+            self._answers["erase"] = get_auth_manager().is_authorized_configuration(method="PUT", user=self.user)
+        return self._answers["erase"]
 
     def readable(self, config_names: Iterable[str]) -> set[str]:
         return {name for name in config_names if self.may_read(name)}

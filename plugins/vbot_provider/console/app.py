@@ -22,7 +22,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Redirect
 from pydantic import BaseModel, Field, model_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from vbot_provider.console import chart, paths, present, store, views
+from vbot_provider.console import chart, erasure, paths, present, store, views
 from vbot_provider.console.access import RECONCILE_DAG_ID, Access
 from vbotflow.campaigns import outbox
 from vbotflow.campaigns.config import dag_id_for
@@ -91,9 +91,18 @@ class ResolveBody(BaseModel):
         return self
 
 
+class EraseBody(BaseModel):
+    """Whose data to erase: a phone number (any spelling) or a CRM contact id, as the CLI takes it."""
+
+    phone: str | None = Field(None, max_length=64)
+    crm_contact_id: str | None = Field(None, max_length=100)
+    config: str | None = Field(None, max_length=100)
+    dry_run: bool = True
+
+
 def _json_only(request: Request) -> None:
     if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
-        raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, detail="send the verdict as application/json")
+        raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, detail="send the request as application/json")
 
 
 def create_app() -> FastAPI:
@@ -209,6 +218,25 @@ def create_app() -> FastAPI:
         [latest, *_] = outbox.resolve_history(engine, [body.run_key], limit=1)
         [run] = views.run_views(engine, [outbox.get_run(engine, body.run_key) or row], ui_base(request), access)
         return JSONResponse(present.json_ready({"campaign_run": run, "resolve": latest}))
+
+    # --- personal data ---------------------------------------------------------------------------
+
+    @app.get("/privacy", response_class=HTMLResponse)
+    def privacy_page(request: Request, access: AccessDep) -> HTMLResponse:
+        return render(request, access, "privacy.html.j2", "privacy", may_erase=access.may_erase())
+
+    @app.post("/api/erase", dependencies=[Depends(_json_only)])
+    def erase_api(access: AccessDep, body: EraseBody) -> dict[str, Any]:
+        # The number or id travels in the body, never in a URL: request lines reach access logs.
+        if not access.may_erase():
+            raise HTTPException(status.HTTP_403_FORBIDDEN,
+                                detail=f"{access.name} may not erase personal data (it needs edit rights on "
+                                       "Airflow's configuration: role op or admin)")
+        result = erasure.run(store.engine(), body.phone, body.crm_contact_id, body.config,
+                             dry_run=body.dry_run, performed_by=f"{access.name} (console)")
+        log.info("Erasure %s by %s in the console: %s", "dry run" if body.dry_run else "done", access.name,
+                 result["summary"])
+        return result
 
     # --- outcomes ------------------------------------------------------------------------------
 
