@@ -41,14 +41,9 @@ An `ambiguous` campaign run fails its task with the command that resolves it:
 
 
 def _run_date(params: dict[str, Any], context: dict[str, Any]) -> Any:
-    from datetime import date
+    from vbot_provider.runs import campaign_run_date
 
-    from vbotflow.vbot.timestamps import run_date_in_vietnam
-
-    if params.get("run_date"):
-        return date.fromisoformat(str(params["run_date"]))
-    moment = context.get("logical_date") or context["dag_run"].run_after
-    return run_date_in_vietnam(moment)
+    return campaign_run_date(context, params.get("run_date"))
 
 
 def build_dag(config: CampaignConfig) -> Any:

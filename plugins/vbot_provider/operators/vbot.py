@@ -85,7 +85,8 @@ class VBotCreateCampaignOperator(BaseOperator):
     :param template_id: VBot template campaign to copy
     :param campaign_name: name of the new campaign
     :param contacts: list of mappings of VBot keys to values
-    :param run_date: the run's date (default: the DAG run's logical date, in UTC)
+    :param run_date: the run's date (default: the DAG run's logical date — or, without one, the time
+        it was due — as a Vietnam calendar day, the rule of the campaign DAGs)
     """
 
     template_fields = ("config_name", "campaign_name", "contacts", "run_date", "template_id")
@@ -115,11 +116,10 @@ class VBotCreateCampaignOperator(BaseOperator):
 
     def execute(self, context: Any) -> int:
         from vbot_provider.connections import integration_db_url
+        from vbot_provider.runs import campaign_run_date
         from vbotflow.store.db import make_engine
 
-        run_date = self.run_date or context["logical_date"].date()
-        if isinstance(run_date, str):
-            run_date = date.fromisoformat(run_date[:10])
+        run_date = campaign_run_date(context, self.run_date)
         engine = make_engine(integration_db_url(self.db_conn_id))
         try:
             return create_campaign_once(
