@@ -12,6 +12,7 @@ from typing import Any
 from airflow.sdk import CronTriggerTimetable, Param, TriggerRule, dag, get_current_context, task
 
 from vbot_provider.assets import CAMPAIGNS_CREATED
+from vbot_provider.notifiers import failure_alert
 from vbot_provider.operators.window import CallingWindowSensor
 from vbotflow.campaigns.config import CampaignConfig, load_configs
 
@@ -55,7 +56,8 @@ def build_dag(config: CampaignConfig) -> Any:
         catchup=False,
         max_active_runs=1,
         tags=["vbot", "campaign", *config.tags],
-        default_args={"retries": 2, "retry_delay": timedelta(minutes=2), "owner": "vbotflow"},
+        default_args={"retries": 2, "retry_delay": timedelta(minutes=2), "owner": "vbotflow",
+                      "on_failure_callback": failure_alert},
         doc_md=DOC.format(name=config.name, description=config.description, schedule=config.schedule,
                           sql=config.sql_file.name, crm=config.crm_conn_id,
                           required=", ".join(config.required_fields) or "(none)", cap=config.frequency_cap_hours,
