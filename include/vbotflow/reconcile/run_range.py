@@ -43,3 +43,8 @@ def reconcile_range(*, interval_start: datetime, interval_end: datetime, date_fr
     if first > last:
         raise ValueError(f"date_from {first} is after date_to {last}")
     return first, last
+
+
+def range_label(date_from: date, date_to: date) -> str:
+    """How a range names its report folder: ``2026-11-26``, or ``2026-11-25_2026-11-26``."""
+    return date_from.isoformat() if date_from == date_to else f"{date_from.isoformat()}_{date_to.isoformat()}"
