@@ -16,7 +16,7 @@ from airflow.sdk.exceptions import AirflowFailException
 from sqlalchemy.engine import Engine
 
 from vbot_provider.exceptions import VBotAmbiguousError, VBotError, VBotPermanentError
-from vbot_provider.hooks.vbot import VBotHook
+from vbot_provider.hooks.vbot import SendProgress, VBotHook
 from vbotflow.campaigns import outbox
 from vbotflow.vbot.api import payload_sha256
 
@@ -54,8 +54,9 @@ def create_campaign_once(
         log.info("Campaign run %s was created before as VBot campaign %s; sending nothing", spec.run_key, existing)
         return existing
 
+    progress = SendProgress()
     try:
-        campaign_id = hook.send_create_body(body)
+        campaign_id = hook.send_create_body(body, progress)
     except VBotAmbiguousError as err:
         outbox.mark_ambiguous(engine, spec.run_key, str(err))
         raise AirflowFailException(
@@ -69,9 +70,15 @@ def create_campaign_once(
         outbox.mark_failed(engine, spec.run_key, err.error_code, str(err))
         raise
     except BaseException as err:
-        # Anything unforeseen (a kill signal mid-request included) may have happened after the
-        # body left: never let a retry send it again.
-        outbox.mark_ambiguous(engine, spec.run_key, f"interrupted: {type(err).__name__}")
+        # No answer and no VBot error: Ctrl-C, a worker shutdown (SystemExit), Airflow's execution
+        # timeout, a bug. Only what came while the body may have been on its way can have created a
+        # campaign; before that (the token grant, a backoff) nothing left and the run stays sendable.
+        # Either way the interruption goes on as it came.
+        if progress.body_may_have_left:
+            outbox.mark_ambiguous(engine, spec.run_key, f"interrupted while sending: {type(err).__name__}")
+        else:
+            outbox.mark_failed(engine, spec.run_key, None,
+                               f"interrupted before the body was sent: {type(err).__name__}")
         raise
     outbox.mark_created(engine, spec.run_key, campaign_id)
     return campaign_id
