@@ -111,13 +111,15 @@ def build_dag(config: CampaignConfig) -> Any:
 
             get_current_context()["campaign_name"] = chunk["campaign_name"]  # type: ignore[typeddict-unknown-key]
             run_date = _run_date(context["params"], context)
-            fail_unless_window_open(run_date, config.window_start, config.window_end)
             with integration_engine() as db:
+                # The window is asked only for a chunk that would really be sent: a rerun of a created
+                # day returns its campaign ids at any hour.
                 return create_campaign_once(
                     hook=VBotHook(), engine=db, config_name=config.name, run_date=run_date,
                     chunk_number=chunk["chunk_number"], template_id=config.template_id,
                     campaign_name=chunk["campaign_name"], contacts=chunk_contacts(db, chunk["run_key"]),
                     group_code=config.group_code,
+                    before_send=lambda: fail_unless_window_open(run_date, config.window_start, config.window_end),
                 )
 
         # none_failed: a dry run or an empty list skips create_campaign, and still deserves a summary.
@@ -153,6 +155,7 @@ def build_dag(config: CampaignConfig) -> Any:
             window_start=config.window_start,
             window_end=config.window_end,
             skip="{{ params.dry_run }}",
+            config_name=config.name,
         )
         created = create_campaign.expand(chunk=chunks)
         chunks >> window >> created >> summary()

@@ -284,3 +284,44 @@ def test_an_interrupt_while_backing_off_after_a_refused_connection_leaves_the_ru
     with pytest.raises(SystemExit):
         _create(hook, engine)
     assert outbox.get_run(engine, "nhac_no/2026-11-26/001")["state"] == "failed"
+
+
+def _refuse() -> None:
+    raise AirflowFailException("not creating the campaign: the calling window has passed")
+
+
+def test_a_created_chunk_returns_its_id_whatever_the_hour(hook, engine, vbot) -> None:
+    vbot.expect_request(CREATE).respond_with_json({"status": 1, "error": 0, "msg": "success", "data": 601})
+    assert _create(hook, engine) == 601
+    assert create_campaign_once(hook=hook, engine=engine, config_name="nhac_no", run_date=DAY, chunk_number=1,
+                                template_id=2932, campaign_name="nhac_no_20261126_1", contacts=CONTACTS,
+                                before_send=_refuse) == 601
+    assert _posts(vbot) == 1
+
+
+def test_a_chunk_that_would_be_sent_needs_the_window_and_stays_as_it_was(hook, engine, vbot) -> None:
+    body = hook.build_create_body(2932, "nhac_no_20261126_1", CONTACTS)
+    from vbotflow.vbot.api import payload_sha256
+
+    _insert_pending(engine, outbox.ChunkSpec("nhac_no", DAY, 1, 2932, "nhac_no_20261126_1", 2, payload_sha256(body)))
+    with pytest.raises(AirflowFailException, match="calling window has passed"):
+        create_campaign_once(hook=hook, engine=engine, config_name="nhac_no", run_date=DAY, chunk_number=1,
+                             template_id=2932, campaign_name="nhac_no_20261126_1", contacts=CONTACTS,
+                             before_send=_refuse)
+    row = outbox.get_run(engine, "nhac_no/2026-11-26/001")
+    assert (row["state"], row["attempts"], row["sent_at"]) == ("pending", 0, None)
+    assert _posts(vbot) == 0
+
+
+def test_an_ambiguous_chunk_says_so_before_the_window_is_asked(hook, engine, vbot) -> None:
+    body = hook.build_create_body(2932, "nhac_no_20261126_1", CONTACTS)
+    from vbotflow.vbot.api import payload_sha256
+
+    spec = outbox.ChunkSpec("nhac_no", DAY, 1, 2932, "nhac_no_20261126_1", 2, payload_sha256(body))
+    assert outbox.claim_for_send(engine, spec) is None
+    outbox.mark_ambiguous(engine, spec.run_key, "no answer")
+    with pytest.raises(AirflowFailException, match=r"is ambiguous.*vbotflow campaign resolve nhac_no/2026-11-26/001"):
+        create_campaign_once(hook=hook, engine=engine, config_name="nhac_no", run_date=DAY, chunk_number=1,
+                             template_id=2932, campaign_name="nhac_no_20261126_1", contacts=CONTACTS,
+                             before_send=_refuse)
+    assert _posts(vbot) == 0

@@ -7,7 +7,7 @@ for classic DAGs. Both fail fast (no Airflow retry) where a retry cannot help or
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -34,8 +34,13 @@ def create_campaign_once(
     campaign_name: str,
     contacts: Sequence[Mapping[str, object]],
     group_code: str | None = None,
+    before_send: Callable[[], None] | None = None,
 ) -> int:
-    """Create one chunk's campaign unless the outbox says it exists; returns the VBot campaign id."""
+    """Create one chunk's campaign unless the outbox says it exists; returns the VBot campaign id.
+
+    ``before_send`` runs only when the chunk would really be sent, and may refuse by raising (the
+    calling window: a created chunk returns its id at any hour, a chunk to send needs the window).
+    """
     body = hook.build_create_body(template_id, campaign_name, contacts, group_code=group_code)
     spec = outbox.ChunkSpec(
         config_name=config_name,
@@ -47,7 +52,11 @@ def create_campaign_once(
         payload_sha256=payload_sha256(body),
     )
     try:
-        existing = outbox.claim_for_send(engine, spec)
+        existing = outbox.created_campaign_id(engine, spec)
+        if existing is None and before_send is not None:
+            before_send()  # may refuse: the row is left as it was, nothing is sent
+        if existing is None:
+            existing = outbox.claim_for_send(engine, spec)
     except outbox.OutboxError as err:
         raise AirflowFailException(str(err)) from err
     if existing is not None:
