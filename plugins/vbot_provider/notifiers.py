@@ -266,9 +266,12 @@ class VBotflowAlertNotifier(AlertNotifier):
     def send(self, alert: Alert, context: Any) -> None:
         LogAlertNotifier().send(alert, context)
         try:
-            targets = targets_from_config(_quietly(_configured_targets))
+            targets = targets_from_config(_configured_targets())
         except ValueError as err:
             log.error("Alert targets are misconfigured, the alert went to the log only: %s", err)
+            return
+        except Exception as err:  # noqa: BLE001 - the Variable could not be read: the log line must do
+            log.error("Alert targets could not be read (%s), the alert went to the log only", type(err).__name__)
             return
         for target in targets:
             try:
