@@ -12,6 +12,7 @@ from typing import Any
 from airflow.sdk import CronTriggerTimetable, Param, TriggerRule, dag, get_current_context, task
 
 from vbot_provider.assets import CAMPAIGNS_CREATED
+from vbot_provider.notifiers import failure_alert
 from vbot_provider.operators.window import CallingWindowSensor
 from vbotflow.campaigns.config import CampaignConfig, load_configs
 
@@ -41,14 +42,9 @@ An `ambiguous` campaign run fails its task with the command that resolves it:
 
 
 def _run_date(params: dict[str, Any], context: dict[str, Any]) -> Any:
-    from datetime import date
+    from vbot_provider.runs import campaign_run_date
 
-    from vbotflow.vbot.timestamps import run_date_in_vietnam
-
-    if params.get("run_date"):
-        return date.fromisoformat(str(params["run_date"]))
-    moment = context.get("logical_date") or context["dag_run"].run_after
-    return run_date_in_vietnam(moment)
+    return campaign_run_date(context, params.get("run_date"))
 
 
 def build_dag(config: CampaignConfig) -> Any:
@@ -60,7 +56,8 @@ def build_dag(config: CampaignConfig) -> Any:
         catchup=False,
         max_active_runs=1,
         tags=["vbot", "campaign", *config.tags],
-        default_args={"retries": 2, "retry_delay": timedelta(minutes=2), "owner": "vbotflow"},
+        default_args={"retries": 2, "retry_delay": timedelta(minutes=2), "owner": "vbotflow",
+                      "on_failure_callback": failure_alert},
         doc_md=DOC.format(name=config.name, description=config.description, schedule=config.schedule,
                           sql=config.sql_file.name, crm=config.crm_conn_id,
                           required=", ".join(config.required_fields) or "(none)", cap=config.frequency_cap_hours,
@@ -114,13 +111,15 @@ def build_dag(config: CampaignConfig) -> Any:
 
             get_current_context()["campaign_name"] = chunk["campaign_name"]  # type: ignore[typeddict-unknown-key]
             run_date = _run_date(context["params"], context)
-            fail_unless_window_open(run_date, config.window_start, config.window_end)
             with integration_engine() as db:
+                # The window is asked only for a chunk that would really be sent: a rerun of a created
+                # day returns its campaign ids at any hour.
                 return create_campaign_once(
                     hook=VBotHook(), engine=db, config_name=config.name, run_date=run_date,
                     chunk_number=chunk["chunk_number"], template_id=config.template_id,
                     campaign_name=chunk["campaign_name"], contacts=chunk_contacts(db, chunk["run_key"]),
                     group_code=config.group_code,
+                    before_send=lambda: fail_unless_window_open(run_date, config.window_start, config.window_end),
                 )
 
         # none_failed: a dry run or an empty list skips create_campaign, and still deserves a summary.
@@ -156,6 +155,7 @@ def build_dag(config: CampaignConfig) -> Any:
             window_start=config.window_start,
             window_end=config.window_end,
             skip="{{ params.dry_run }}",
+            config_name=config.name,
         )
         created = create_campaign.expand(chunk=chunks)
         chunks >> window >> created >> summary()

@@ -10,13 +10,17 @@ from typing import Any
 
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, Param, dag, task
 
-from vbot_provider.alerts import on_failure_alert
 from vbot_provider.assets import CAMPAIGNS_CREATED
 from vbot_provider.connections import integration_engine
+from vbot_provider.notifiers import failure_alert
 
 DOC = """
 ### Reconciliation of VBot call results
 
+0. **date_range** — the campaign run dates this run covers, decided once for all its tasks: the
+   `date_from`/`date_to` params if given, else the run dates of the campaign runs whose asset events
+   triggered it, else the day before the run's data interval to its last day (Vietnam days). A
+   cleared or rerun run covers the same days as its first run;
 1. **parse_events** — new auto-call `webhook_event` rows (past a watermark, older than a settle time)
    → `call_attempt`, one INSERT … SELECT, duplicates ignored;
 2. **build_outcomes** — `contact_outcome`, one row per contact per campaign: any ANSWER wins,
@@ -28,23 +32,17 @@ DOC = """
 5. **feed_suppression** — 101/106 and DONTCALL numbers into `suppression`;
 6. **report** — `kpi_daily`, and CSV + HTML with a chart under `var/reports/`; orphans counted;
 7. **check_account** / **check_rates** — fail on 103/105 answers, or on reject/missing rates above
-   the thresholds. Failures go through `vbot_provider.alerts.on_failure_alert`.
+   the thresholds. Every failure is an alert (`vbot_provider.notifiers.failure_alert`: the task log,
+   and the targets of the Variable `vbotflow_alert_targets`).
 
-**Trigger form**: `date_from`, `date_to` (campaign run dates, default yesterday..today in
-Vietnam), `dry_run` (compute outcomes and the report; no CRM write-back, no suppression),
+**Trigger form**: `date_from`, `date_to` (campaign run dates, default: from the run, see
+date_range), `dry_run` (compute outcomes and the report; no CRM write-back, no suppression),
 `full_reparse` (re-read every event).
 """
 
 
-def _range(params: dict[str, Any]) -> tuple[date, date]:
-    from vbotflow.vbot.timestamps import VIETNAM
-
-    today = datetime.now(VIETNAM).date()
-    date_from = date.fromisoformat(params["date_from"]) if params.get("date_from") else today - timedelta(days=1)
-    date_to = date.fromisoformat(params["date_to"]) if params.get("date_to") else today
-    if date_from > date_to:
-        raise ValueError(f"date_from {date_from} is after date_to {date_to}")
-    return date_from, date_to
+def _range(span: dict[str, str]) -> tuple[date, date]:
+    return date.fromisoformat(span["date_from"]), date.fromisoformat(span["date_to"])
 
 
 @dag(
@@ -57,7 +55,7 @@ def _range(params: dict[str, Any]) -> tuple[date, date]:
     max_active_runs=1,
     tags=["vbot", "reconcile"],
     default_args={"retries": 2, "retry_delay": timedelta(minutes=2), "owner": "vbotflow",
-                  "on_failure_callback": on_failure_alert},
+                  "on_failure_callback": failure_alert},
     doc_md=DOC,
     params={
         "date_from": Param(None, type=["null", "string"], format="date", description="First campaign run date."),
@@ -72,6 +70,19 @@ def _range(params: dict[str, Any]) -> tuple[date, date]:
 )
 def vbot_reconcile() -> None:
     @task
+    def date_range(**context: Any) -> dict[str, str]:
+        """Once per run, so every task of it reconciles the same days (a run may cross midnight)."""
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from vbot_provider.runs import reconcile_range_of_run
+
+        try:
+            date_from, date_to = reconcile_range_of_run(context)
+        except ValueError as err:
+            raise AirflowFailException(str(err)) from err  # bad params stay bad on a retry
+        return {"date_from": date_from.isoformat(), "date_to": date_to.isoformat()}
+
+    @task
     def parse_events(params: dict[str, Any]) -> dict[str, int]:
         from vbotflow.reconcile.attempts import parse_new_events
 
@@ -81,14 +92,14 @@ def vbot_reconcile() -> None:
                 "attempts_added": result.attempts_added}
 
     @task
-    def build_outcomes(params: dict[str, Any]) -> int:
+    def build_outcomes(span: dict[str, str], params: dict[str, Any]) -> int:
         from vbotflow.reconcile.outcomes import refresh_outcomes
 
         with integration_engine() as db:
-            return refresh_outcomes(db, *_range(params), missing_after_hours=params["missing_after_hours"])
+            return refresh_outcomes(db, *_range(span), missing_after_hours=params["missing_after_hours"])
 
     @task
-    def backfill_missing(params: dict[str, Any]) -> int:
+    def backfill_missing(span: dict[str, str], params: dict[str, Any]) -> int:
         import logging
 
         from vbot_provider.hooks.vbot import VBotHook
@@ -101,23 +112,28 @@ def vbot_reconcile() -> None:
             return 0
         with integration_engine() as db:
             added = backfill(db, lambda phone, page, size: hook.get_call_history(phone=phone, page=page, size=size),
-                             *_range(params))
+                             *_range(span))
             if added:
-                refresh_outcomes(db, *_range(params), missing_after_hours=params["missing_after_hours"])
+                refresh_outcomes(db, *_range(span), missing_after_hours=params["missing_after_hours"])
             return added
 
     @task
-    def write_back(params: dict[str, Any]) -> int:
+    def write_back(span: dict[str, str], params: dict[str, Any]) -> int:
         import os
 
+        from airflow.sdk.exceptions import AirflowFailException
+
         from vbot_provider.connections import connection_engine
-        from vbotflow.reconcile.writeback import DEFAULT_TABLE, write_back
+        from vbotflow.reconcile.writeback import DEFAULT_TABLE, WriteBackTableError, write_back
 
         if params["dry_run"]:
             return 0
         with integration_engine() as db, connection_engine("crm_db") as crm:
-            return write_back(db, crm, *_range(params), table_name=os.environ.get("VBOTFLOW_WRITEBACK_TABLE")
-                              or DEFAULT_TABLE)
+            try:
+                return write_back(db, crm, *_range(span),
+                                  table_name=os.environ.get("VBOTFLOW_WRITEBACK_TABLE") or DEFAULT_TABLE)
+            except WriteBackTableError as err:
+                raise AirflowFailException(str(err)) from err  # the table stays wrong until a person acts
 
     @task
     def feed_suppression(params: dict[str, Any]) -> dict[str, int]:
@@ -129,45 +145,47 @@ def vbot_reconcile() -> None:
             return feed(db)
 
     @task
-    def report(params: dict[str, Any]) -> dict[str, Any]:
+    def report(span: dict[str, str]) -> dict[str, Any]:
         from vbotflow.reconcile.report import make_report
         from vbotflow.settings import var_dir
 
         with integration_engine() as db:
-            return make_report(db, *_range(params), var_dir() / "reports")
+            return make_report(db, *_range(span), var_dir() / "reports")
 
     @task
-    def check_account(params: dict[str, Any]) -> None:
+    def check_account(span: dict[str, str]) -> None:
         from airflow.sdk.exceptions import AirflowFailException
 
         from vbotflow.reconcile.alerts import account_alerts
 
         with integration_engine() as db:
-            alerts = account_alerts(db, *_range(params))
+            alerts = account_alerts(db, *_range(span))
         if alerts:
             raise AirflowFailException(" | ".join(a.message for a in alerts))
 
     @task
-    def check_rates(params: dict[str, Any]) -> None:
+    def check_rates(span: dict[str, str], report: dict[str, Any], params: dict[str, Any]) -> None:
         from airflow.sdk.exceptions import AirflowFailException
 
         from vbotflow.reconcile.alerts import rate_alerts
 
         with integration_engine() as db:
-            alerts = rate_alerts(db, *_range(params), max_reject_rate=params["max_reject_rate"],
+            alerts = rate_alerts(db, *_range(span), max_reject_rate=params["max_reject_rate"],
                                  max_missing_rate=params["max_missing_rate"])
         if alerts:
-            raise AirflowFailException(" | ".join(a.message for a in alerts))
+            where = report.get("files", {}).get("html") or report.get("out_dir")
+            raise AirflowFailException(" | ".join(a.message for a in alerts) + f" (report: {where})")
 
+    span = date_range()
     parsed = parse_events()
-    outcomes = build_outcomes()
-    backfilled = backfill_missing()
-    written = write_back()
+    outcomes = build_outcomes(span)
+    backfilled = backfill_missing(span)
+    written = write_back(span)
     suppressed = feed_suppression()
-    reported = report()
-    parsed >> outcomes >> backfilled >> [written, suppressed, reported]
-    parsed >> check_account()
-    reported >> check_rates()
+    reported = report(span)
+    span >> parsed >> outcomes >> backfilled >> [written, suppressed, reported]
+    parsed >> check_account(span)
+    check_rates(span, reported)
 
 
 vbot_reconcile()

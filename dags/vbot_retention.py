@@ -7,7 +7,7 @@ from typing import Any
 
 from airflow.sdk import CronTriggerTimetable, Param, dag, task
 
-from vbot_provider.alerts import on_failure_alert
+from vbot_provider.notifiers import failure_alert
 from vbotflow.privacy import DEFAULT_RETENTION_DAYS
 
 DOC = f"""
@@ -41,7 +41,7 @@ retry spacing.
     max_active_runs=1,
     tags=["vbot", "privacy"],
     default_args={"retries": 1, "retry_delay": timedelta(minutes=10), "owner": "vbotflow",
-                  "on_failure_callback": on_failure_alert},
+                  "on_failure_callback": failure_alert},
     doc_md=DOC,
     params={
         "dry_run": Param(False, type="boolean", description="Count what would change; change nothing."),

@@ -38,11 +38,12 @@ from vbotflow.store import db  # noqa: E402
 from vbotflow.store.tables import metadata  # noqa: E402
 
 PG_ADMIN_URL = os.environ.get("VBOTFLOW_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+MARIADB_ADMIN_URL = os.environ.get("VBOTFLOW_TEST_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
-def _pg_reachable() -> str | None:
-    engine = sa.create_engine(PG_ADMIN_URL)
+def _reachable(url: str) -> str | None:
+    engine = sa.create_engine(url)
     try:
         with engine.connect() as conn:
             conn.execute(sa.text("SELECT 1"))
@@ -56,7 +57,7 @@ def _pg_reachable() -> str | None:
 @pytest.fixture(scope="session")
 def pg_server_url() -> Iterator[str]:
     """A fresh PostgreSQL database for this test session, dropped at the end."""
-    problem = _pg_reachable()
+    problem = _reachable(PG_ADMIN_URL)
     if problem:
         message = f"PostgreSQL at {PG_ADMIN_URL} is unreachable: {problem}"
         if IN_CI:
@@ -72,6 +73,28 @@ def pg_server_url() -> Iterator[str]:
     finally:
         with admin.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def mariadb_server_url() -> Iterator[str]:
+    """A fresh MariaDB (or MySQL) database for this test session, dropped at the end (a CRM stand-in)."""
+    problem = _reachable(MARIADB_ADMIN_URL)
+    if problem:
+        message = f"MariaDB at {MARIADB_ADMIN_URL} is unreachable: {problem}"
+        if IN_CI:
+            pytest.fail(message + " (CI=true: MariaDB tests must run, not skip)", pytrace=False)
+        pytest.skip(message)
+    name = f"vbotflow_test_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(MARIADB_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
+    url = sa.engine.make_url(MARIADB_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f"DROP DATABASE IF EXISTS `{name}`"))
         admin.dispose()
 
 

@@ -33,3 +33,21 @@ def test_every_dag_is_tagged_documented_and_retried(dagbag) -> None:
         assert dag.catchup is False, f"{dag_id} catches up"
         for task in dag.tasks:
             assert task.retries >= 1, f"{dag_id}.{task.task_id} has no retries"
+
+
+def _callbacks(value) -> list:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
+def test_every_dag_and_every_task_sends_its_failures_as_alerts(dagbag) -> None:
+    from vbot_provider.notifiers import VBotflowAlertNotifier
+
+    assert dagbag.dags
+    for dag_id, dag in dagbag.dags.items():
+        assert any(isinstance(c, VBotflowAlertNotifier)
+                   for c in _callbacks(dag.default_args.get("on_failure_callback"))), f"{dag_id} has no alert"
+        for task in dag.tasks:
+            assert any(isinstance(c, VBotflowAlertNotifier) for c in _callbacks(task.on_failure_callback)), \
+                f"{dag_id}.{task.task_id} fails without an alert"

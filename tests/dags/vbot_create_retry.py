@@ -18,7 +18,8 @@ with DAG("test_vbot_create_retry", schedule=None, start_date=datetime(2026, 1, 1
         config_name="nhac_no",
         chunk_number=1,
         template_id=2932,
-        campaign_name="nhac_no_{{ ds_nodash }}_1",
+        # Runs without a logical date (Airflow 3 allows them) have no ds_nodash.
+        campaign_name="nhac_no_{{ (dag_run.logical_date or dag_run.run_after).strftime('%Y%m%d') }}_1",
         contacts=[{"phone": "0912345678", "name": "Lê Văn Cường"}],
         vbot_conn_id="vbot_retry_test",
         retries=2,

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+import time as pytime
+from datetime import datetime, time, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -172,3 +173,69 @@ def test_a_rerun_after_the_crm_changed_fails_loudly_and_sends_nothing(airflow_db
         (ti,) = [t for t in rerun.get_task_instances() if t.task_id == "build_list"]
         assert ti.try_number == 1  # no retry: the same data would fail the same way
         assert len(env.sim("creates")) == creates
+
+
+def _asset_events_of(run) -> list[dict]:
+    from airflow import settings
+    from airflow.models.asset import AssetEvent, AssetModel
+
+    session = settings.Session()
+    try:
+        rows = session.query(AssetEvent).join(AssetModel, AssetEvent.asset_id == AssetModel.id).filter(
+            AssetModel.name == "vbotflow_campaigns_created", AssetEvent.source_run_id == run.run_id).all()
+        return [dict(r.extra or {}) for r in rows]
+    finally:
+        session.close()
+
+
+def _vietnam_now() -> datetime:
+    from vbotflow.vbot.timestamps import VIETNAM
+
+    now = datetime.now(VIETNAM)
+    if now.time() < time(0, 3):  # the window below must have closed today: wait out the first minutes
+        pytime.sleep((datetime.combine(now.date(), time(0, 3), tzinfo=now.tzinfo) - now).total_seconds())
+        now = datetime.now(VIETNAM)
+    return now
+
+
+def test_a_rerun_after_the_window_closed_of_a_created_day_succeeds_and_emits_the_asset(airflow_db, db_url,
+                                                                                       monkeypatch, tmp_path) -> None:
+    now = _vietnam_now()
+    with campaign_env(monkeypatch, tmp_path, db_url) as env:
+        write_test_config(env.campaigns_dir, "payment_reminder", max_phones_per_campaign=40)
+        first = env.run("payment_reminder")
+        assert first.state == "success", _task_states(first)
+        creates = len(env.sim("creates"))
+        assert creates >= 2
+
+        # Later that day the window has closed (as 17:00 closes the shipped one); the day is rerun.
+        closed = (now - timedelta(minutes=2)).time().replace(second=0, microsecond=0)
+        write_test_config(env.campaigns_dir, "payment_reminder", max_phones_per_campaign=40,
+                          calling_window={"start": "00:00", "end": closed.strftime("%H:%M")})
+        rerun = env.dag("payment_reminder").test(run_conf={"run_date": env.run_date.isoformat()},
+                                                 run_after=first.run_after + timedelta(minutes=5))
+        states = _task_states(rerun)
+        assert rerun.state == "success", states
+        assert states["calling_window"] == states["summary"] == "success"
+        assert len(env.sim("creates")) == creates  # nothing sent
+        created_ids = sorted(r.xcom_pull(task_ids="create_campaign", map_indexes=r.map_index)
+                             for r in rerun.get_task_instances() if r.task_id == "create_campaign")
+        assert created_ids == sorted(c["campaign_id"] for c in env.sim("campaigns"))
+        (event,) = _asset_events_of(rerun)
+        assert (event["config"], event["run_date"]) == ("payment_reminder", env.run_date.isoformat())
+        assert sorted(event["campaigns"]) == created_ids
+
+
+def test_after_the_window_closed_a_day_not_yet_sent_fails_and_nothing_is_sent(airflow_db, db_url, monkeypatch,
+                                                                               tmp_path) -> None:
+    now = _vietnam_now()
+    with campaign_env(monkeypatch, tmp_path, db_url) as env:
+        write_test_config(env.campaigns_dir, "payment_reminder", max_phones_per_campaign=40,
+                          calling_window={"start": "00:00", "end": (now - timedelta(minutes=2)).strftime("%H:%M")})
+        run = env.run("payment_reminder")
+        states = _task_states(run)
+        assert run.state == "failed" and states["calling_window"] == "failed", states
+        assert env.sim("creates") == []
+        engine = make_engine(db_url)
+        assert {r for r in engine.connect().execute(sa.select(campaign_run.c.state)).scalars()} == {"pending"}
+        engine.dispose()

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import socket
 import time
+from collections.abc import Callable, Iterator
 from datetime import date
 
 import pytest
@@ -234,3 +238,138 @@ def test_pending_row_is_taken_by_the_first_claim_only(engine) -> None:
     with pytest.raises(outbox.CampaignInFlightError):
         outbox.claim_for_send(engine, spec)
     assert [r["state"] for r in outbox.list_runs(engine, config_name="nhac_no")] == ["sending"]
+
+
+@pytest.mark.parametrize(("host", "reason"), [
+    ("", "InvalidURL"), ("http://", "InvalidURL"), ("not a url", "InvalidURL"), ("http://[::1", "ValueError"),
+    ("ftp://vbot.example", "InvalidSchema"),
+])
+def test_an_invalid_host_leaves_the_run_retryable(monkeypatch, engine, host: str, reason: str) -> None:
+    # Nothing can leave the machine without a usable URL: the run stays sendable, never ambiguous.
+    hook = VBotHook(set_vbot_connection(monkeypatch, host), max_retries=0)
+    with pytest.raises(AirflowFailException, match=rf"invalid VBot URL for /api/campaign/create \({reason}\); "
+                                                   r"check the connection's host"):
+        _create(hook, engine)
+    row = outbox.get_run(engine, "nhac_no/2026-11-26/001")
+    assert (row["state"], row["attempts"]) == ("failed", 1)
+    assert "invalid VBot URL" in row["error_message"]
+
+
+@pytest.fixture
+def ctrl_c() -> Iterator[Callable[[], None]]:
+    """Press Ctrl-C: SIGINT to this process, whose main thread runs the test, with Python's own handler
+    (a task runner earlier in the session may have installed another)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield lambda: os.kill(os.getpid(), signal.SIGINT)
+    signal.signal(signal.SIGINT, previous)
+
+
+def _interrupting(press: Callable[[], None], answer: dict, arrived: list[str]) -> Callable[[Request], Response]:
+    """A VBot that has read the body, then sees the client interrupted while it waits for the answer."""
+    def handler(request: Request) -> Response:
+        request.get_data()
+        arrived.append(request.path)
+        press()
+        time.sleep(0.5)
+        return Response(json.dumps(answer), content_type="application/json")
+
+    return handler
+
+
+def _slow(seconds: float, answer: dict) -> Callable[[Request], Response]:
+    def handler(request: Request) -> Response:
+        request.get_data()
+        time.sleep(seconds)
+        return Response(json.dumps(answer), content_type="application/json")
+
+    return handler
+
+
+def test_an_interrupt_while_the_body_is_on_the_wire_leaves_the_run_ambiguous(hook, engine, vbot, ctrl_c) -> None:
+    arrived: list[str] = []
+    vbot.expect_request(CREATE).respond_with_handler(_interrupting(ctrl_c, {"status": 1, "data": 9}, arrived))
+    hook = VBotHook(hook.vbot_conn_id, max_retries=0, timeout_seconds=5)
+    with pytest.raises(KeyboardInterrupt):  # re-raised as it came: a kill stays a kill
+        _create(hook, engine)
+    row = outbox.get_run(engine, "nhac_no/2026-11-26/001")
+    assert (row["state"], row["error_message"]) == ("ambiguous", "interrupted while sending: KeyboardInterrupt")
+    assert arrived == [CREATE]  # the body did reach "VBot": ambiguous is the truth
+
+
+def test_airflows_execution_timeout_during_the_post_leaves_the_run_ambiguous(hook, engine, vbot) -> None:
+    from airflow.sdk.exceptions import AirflowTaskTimeout
+    from airflow.sdk.execution_time.timeout import timeout
+
+    vbot.expect_request(CREATE).respond_with_handler(_slow(1.5, {"status": 1, "data": 9}))
+    hook = VBotHook(hook.vbot_conn_id, max_retries=0, timeout_seconds=5)
+    with pytest.raises(AirflowTaskTimeout), timeout(seconds=0.5):
+        _create(hook, engine)
+    assert outbox.get_run(engine, "nhac_no/2026-11-26/001")["state"] == "ambiguous"
+
+
+def test_an_interrupt_during_the_token_grant_leaves_the_run_retryable(monkeypatch, engine, vbot, ctrl_c) -> None:
+    arrived: list[str] = []
+    vbot.expect_request("/token").respond_with_handler(_interrupting(ctrl_c, {"access_token": "a"}, arrived))
+    hook = VBotHook(set_vbot_connection(monkeypatch, vbot.url_for("").rstrip("/"), login="ops", password="pw",
+                                        timeout_seconds=5), max_retries=0)
+    with pytest.raises(KeyboardInterrupt):
+        _create(hook, engine)
+    row = outbox.get_run(engine, "nhac_no/2026-11-26/001")
+    assert (row["state"], row["error_message"]) == ("failed", "interrupted before the body was sent: KeyboardInterrupt")
+    assert arrived == ["/token"] and _posts(vbot) == 0
+
+
+def test_an_interrupt_while_backing_off_after_a_refused_connection_leaves_the_run_retryable(monkeypatch,
+                                                                                          engine) -> None:
+    def interrupted_sleep(seconds: float) -> None:
+        raise SystemExit(1)  # the worker is being shut down between two tries
+
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]  # nothing listens here once the socket is closed
+    hook = VBotHook(set_vbot_connection(monkeypatch, f"http://127.0.0.1:{port}"), max_retries=2,
+                    backoff_seconds=0.01, sleep=interrupted_sleep)
+    with pytest.raises(SystemExit):
+        _create(hook, engine)
+    assert outbox.get_run(engine, "nhac_no/2026-11-26/001")["state"] == "failed"
+
+
+def _refuse() -> None:
+    raise AirflowFailException("not creating the campaign: the calling window has passed")
+
+
+def test_a_created_chunk_returns_its_id_whatever_the_hour(hook, engine, vbot) -> None:
+    vbot.expect_request(CREATE).respond_with_json({"status": 1, "error": 0, "msg": "success", "data": 601})
+    assert _create(hook, engine) == 601
+    assert create_campaign_once(hook=hook, engine=engine, config_name="nhac_no", run_date=DAY, chunk_number=1,
+                                template_id=2932, campaign_name="nhac_no_20261126_1", contacts=CONTACTS,
+                                before_send=_refuse) == 601
+    assert _posts(vbot) == 1
+
+
+def test_a_chunk_that_would_be_sent_needs_the_window_and_stays_as_it_was(hook, engine, vbot) -> None:
+    body = hook.build_create_body(2932, "nhac_no_20261126_1", CONTACTS)
+    from vbotflow.vbot.api import payload_sha256
+
+    _insert_pending(engine, outbox.ChunkSpec("nhac_no", DAY, 1, 2932, "nhac_no_20261126_1", 2, payload_sha256(body)))
+    with pytest.raises(AirflowFailException, match="calling window has passed"):
+        create_campaign_once(hook=hook, engine=engine, config_name="nhac_no", run_date=DAY, chunk_number=1,
+                             template_id=2932, campaign_name="nhac_no_20261126_1", contacts=CONTACTS,
+                             before_send=_refuse)
+    row = outbox.get_run(engine, "nhac_no/2026-11-26/001")
+    assert (row["state"], row["attempts"], row["sent_at"]) == ("pending", 0, None)
+    assert _posts(vbot) == 0
+
+
+def test_an_ambiguous_chunk_says_so_before_the_window_is_asked(hook, engine, vbot) -> None:
+    body = hook.build_create_body(2932, "nhac_no_20261126_1", CONTACTS)
+    from vbotflow.vbot.api import payload_sha256
+
+    spec = outbox.ChunkSpec("nhac_no", DAY, 1, 2932, "nhac_no_20261126_1", 2, payload_sha256(body))
+    assert outbox.claim_for_send(engine, spec) is None
+    outbox.mark_ambiguous(engine, spec.run_key, "no answer")
+    with pytest.raises(AirflowFailException, match=r"is ambiguous.*vbotflow campaign resolve nhac_no/2026-11-26/001"):
+        create_campaign_once(hook=hook, engine=engine, config_name="nhac_no", run_date=DAY, chunk_number=1,
+                             template_id=2932, campaign_name="nhac_no_20261126_1", contacts=CONTACTS,
+                             before_send=_refuse)
+    assert _posts(vbot) == 0

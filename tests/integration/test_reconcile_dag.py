@@ -184,3 +184,118 @@ def test_not_yet_missing_within_the_grace_time(env, db_url) -> None:
     hours_since = (datetime.now(UTC) - SENT_AT) / timedelta(hours=1)
     assert _reconcile(missing_after_hours=hours_since + 24).state == "success"
     assert _outcomes(engine)["D"]["outcome"] == "pending"
+
+
+def _reconcile_at(logical_date: datetime, **conf):
+    """A run of ``logical_date`` (due then too) with no dates in its conf. Called again, dag.test
+    replaces that run with one of the same run id, logical date and data interval and runs every
+    task again: what clearing the run does, run now by the wall clock."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    from tests.conftest import REPO_ROOT
+
+    bag = DagBag(dag_folder=str(REPO_ROOT / "dags"))
+    conf = {"settle_seconds": 0, "missing_after_hours": 0, "max_reject_rate": 1, "max_missing_rate": 1, **conf}
+    return bag.get_dag("vbot_reconcile").test(run_conf=conf, logical_date=logical_date, run_after=logical_date)
+
+
+def test_clearing_an_old_run_reconciles_that_runs_range(env, db_url) -> None:
+    engine, crm, tmp_path = env
+    _land(db_url, tmp_path, DELIVERIES)
+    old_run = datetime(2026, 11, 26, 10, 5, tzinfo=UTC)  # 17:05 in Vietnam on the campaigns' day
+
+    first = _reconcile_at(old_run)
+    assert first.state == "success", {t.task_id: t.state for t in first.get_task_instances()}
+    assert first.get_task_instance("date_range").xcom_pull(task_ids="date_range") == {
+        "date_from": "2026-11-25", "date_to": "2026-11-26"}
+    assert _outcomes(engine)["D"]["outcome"] == "missing"
+    assert (tmp_path / "var" / "reports" / "2026-11-25_2026-11-26" / "report.html").exists()
+
+    # D's result arrives late; clearing the old run (weeks later, by the wall clock) reconciles its days again.
+    _land(db_url, tmp_path, [_autocall(501, CONTACTS[501]["D"], "16:00:00", 200, seconds=20, postage=440)])
+    cleared = _reconcile_at(old_run)
+    assert cleared.run_id == first.run_id and cleared.state == "success"
+    assert _outcomes(engine)["D"]["outcome"] == "answered"
+    with crm.connect() as conn:
+        assert conn.execute(sa.select(vbot_call_outcome.c.outcome).where(
+            vbot_call_outcome.c.contact_id == "D")).scalar_one() == "answered"
+
+
+def test_every_task_of_a_run_takes_the_range_from_one_task(env) -> None:
+    from airflow.dag_processing.dagbag import DagBag
+
+    from tests.conftest import REPO_ROOT
+
+    dag = DagBag(dag_folder=str(REPO_ROOT / "dags")).get_dag("vbot_reconcile")
+    ranged = {"build_outcomes", "backfill_missing", "write_back", "report", "check_account", "check_rates"}
+    for task_id in ranged:
+        assert "date_range" in dag.get_task(task_id).upstream_task_ids, task_id
+    assert dag.get_task("date_range").upstream_task_ids == set()
+
+
+def test_explicit_dates_still_win_over_the_run(env, db_url) -> None:
+    engine, _crm, tmp_path = env
+    _land(db_url, tmp_path, DELIVERIES)
+    run = _reconcile_at(datetime(2026, 12, 20, 3, 0, tzinfo=UTC), date_from=DAY.isoformat(), date_to=DAY.isoformat())
+    assert run.state == "success"
+    assert run.get_task_instance("date_range").xcom_pull(task_ids="date_range") == {
+        "date_from": "2026-11-26", "date_to": "2026-11-26"}
+    assert _outcomes(engine)["A"]["outcome"] == "answered"
+
+
+def test_a_missing_crm_table_fails_write_back_at_once_with_what_to_do(env, db_url) -> None:
+    engine, crm, tmp_path = env
+    crm_metadata.drop_all(crm)
+    _land(db_url, tmp_path, DELIVERIES)
+    run = _reconcile()
+    (ti,) = [t for t in run.get_task_instances() if t.task_id == "write_back"]
+    assert run.state == "failed" and ti.state == "failed"
+    assert ti.try_number == 1  # no retries two minutes apart: a missing table stays missing
+    states = {t.task_id: t.state for t in run.get_task_instances()}
+    assert states["report"] == "success" and states["build_outcomes"] == "success"
+
+
+def test_an_account_alert_names_the_report_and_one_broken_channel_silences_no_other(env, db_url, monkeypatch,
+                                                                                   loopback_http) -> None:
+    import logging
+
+    class Keep(logging.Handler):
+        def __init__(self) -> None:
+            super().__init__(logging.INFO)
+            self.lines: list[str] = []
+
+        def emit(self, record: logging.LogRecord) -> None:
+            self.lines.append(f"{record.levelname} {record.getMessage()}")
+
+    kept = Keep()
+
+    engine, _crm, tmp_path = env
+    loopback_http.clear()
+    loopback_http.expect_request("/slack/T1/B1/secretpath", method="POST").respond_with_data("no", status=500)
+    loopback_http.expect_request("/alerts", method="POST").respond_with_json({})
+    base = loopback_http.url_for("/").rstrip("/")
+    monkeypatch.setenv("AIRFLOW_CONN_SLACK_ALERTS", json.dumps({"conn_type": "slackwebhook", "host": f"{base}/slack",
+                                                                "password": "T1/B1/secretpath"}))
+    monkeypatch.setenv("AIRFLOW_CONN_ALERTS_WEBHOOK", json.dumps({"conn_type": "http", "host": f"{base}/alerts"}))
+    monkeypatch.setenv("AIRFLOW_VAR_VBOTFLOW_ALERT_TARGETS", json.dumps([
+        {"type": "slack", "conn_id": "slack_alerts"}, {"type": "webhook", "conn_id": "alerts_webhook"}]))
+    _land(db_url, tmp_path, [_autocall(501, CONTACTS[501]["A"], "09:00:00", 103)])
+
+    logging.getLogger("vbotflow.alerts").addHandler(kept)  # what the task log gets, whoever formats it
+    try:
+        run = _reconcile()
+    finally:
+        logging.getLogger("vbotflow.alerts").removeHandler(kept)
+    assert {t.task_id: t.state for t in run.get_task_instances()}["check_account"] == "failed"
+
+    (alert,) = [json.loads(r.get_data()) for r, _ in loopback_http.log if r.path == "/alerts"]
+    assert alert["task_id"] == "check_account" and alert["day"] == DAY.isoformat()
+    assert alert["report"] == str(tmp_path / "var" / "reports" / DAY.isoformat() / "report.html")
+    assert "VBot answered 103 (" in alert["error"] and alert["actions"][0].startswith("Top up the VBot account")
+    # The task log has the alert and the broken channel, by its connection id, not its secret URL.
+    assert [line for line in kept.lines if "could not be sent" in line] == [
+        "ERROR Alert could not be sent by Slack webhook of connection 'slack_alerts': ConnectionError: answered "
+        "HTTP 500"]
+    assert any(line.startswith("ERROR vbotflow alert: vbot_reconcile.check_account failed (2026-11-26) | Error: "
+                               "AirflowFailException: VBot answered 103") for line in kept.lines)
+    assert "INFO Alert sent by HTTP webhook of connection 'alerts_webhook'" in kept.lines

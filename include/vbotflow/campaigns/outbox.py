@@ -113,6 +113,32 @@ def new_row(spec: ChunkSpec, state: str, now: datetime | None = None) -> dict[st
     }
 
 
+def _existing_campaign(row: dict[str, Any], spec: ChunkSpec) -> int | None:
+    """The VBot campaign id of a ``created`` row; None for a sendable one; raises for the rest."""
+    _check_same_payload(row, spec)
+    if row["state"] == "created":
+        return int(row["vbot_campaign_id"])
+    if row["state"] in IN_FLIGHT_STATES:
+        raise CampaignInFlightError(_in_flight_message(row))
+    return None
+
+
+def created_campaign_id(engine: Engine, spec: ChunkSpec) -> int | None:
+    """Look, without taking anything: the stored id when the chunk was created, None when it would
+    have to be sent. Raises as ``claim_for_send`` does when sending could duplicate a campaign."""
+    row = get_run(engine, spec.run_key)
+    return None if row is None else _existing_campaign(row, spec)
+
+
+def unsent_chunks(engine: Engine, config_name: str, run_date: date) -> int:
+    """How many chunks of a day are not ``created``: what a run of that day would still have to send."""
+    with engine.connect() as conn:
+        return conn.execute(
+            sa.select(sa.func.count()).select_from(campaign_run).where(
+                campaign_run.c.config_name == config_name, campaign_run.c.run_date == run_date,
+                campaign_run.c.state != "created")).scalar_one()
+
+
 def claim_for_send(engine: Engine, spec: ChunkSpec) -> int | None:
     """Take the right to POST this chunk, or learn it was created already.
 
@@ -129,11 +155,9 @@ def claim_for_send(engine: Engine, spec: ChunkSpec) -> int | None:
                 return None
             except IntegrityError:
                 continue
-        _check_same_payload(row, spec)
-        if row["state"] == "created":
-            return int(row["vbot_campaign_id"])
-        if row["state"] in IN_FLIGHT_STATES:
-            raise CampaignInFlightError(_in_flight_message(row))
+        existing = _existing_campaign(row, spec)
+        if existing is not None:
+            return existing
         with engine.begin() as conn:
             taken = conn.execute(
                 campaign_run.update()

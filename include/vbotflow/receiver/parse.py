@@ -12,10 +12,10 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from vbotflow.vbot.timestamps import parse_vbot_time
+from vbotflow.vbot.values import parse_duration_seconds, parse_money
 
 AUTOCALL_REQUIRED = ("campaign_id", "phone", "create_at", "status")
 MAX_PHONE_DIGITS = 32
@@ -23,7 +23,6 @@ MAX_BIGINT = 2**63 - 1
 MAX_INT = 2**31 - 1
 _NON_DIGITS = re.compile(r"\D")
 _INT_TEXT = re.compile(r"^\s*-?\d{1,19}\s*$")
-_DURATION = re.compile(r"^(?:(\d+):)?(\d{1,2}):(\d{1,2})$")
 # A JSON escape of a UTF-16 surrogate (\uD800-\uDFFF): paired it is one character, alone it is none.
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
@@ -126,21 +125,6 @@ def _phone_list(obj: dict[str, Any], key: str, where: str) -> str | None:
     return ",".join(texts)
 
 
-def _duration_seconds(value: object) -> int | None:
-    """``time_call`` as seconds when it reads as such ("35", 35, "00:00:35"); else None (raw kept)."""
-    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_INT:
-        return value
-    if isinstance(value, str):
-        text = value.strip()
-        if text.isdigit() and len(text) <= 9:
-            return int(text)
-        match = _DURATION.match(text)
-        if match:
-            hours, minutes, seconds = (int(g or 0) for g in match.groups())
-            return hours * 3600 + minutes * 60 + seconds
-    return None
-
-
 def parse_autocall(obj: dict[str, Any]) -> Parsed:
     """One auto-call attempt (vbot-api.md 2b); the dedupe key is campaign, phone, call time and status."""
     missing = [key for key in AUTOCALL_REQUIRED if key not in obj]
@@ -167,19 +151,6 @@ def parse_autocall(obj: dict[str, Any]) -> Parsed:
     )
 
 
-def _money(value: object) -> Decimal | None:
-    """VBot's Double as an exact amount (its decimal text, not the binary float); None when unreadable."""
-    if isinstance(value, bool) or value is None:
-        return None
-    try:
-        amount = Decimal(str(value).strip())
-    except InvalidOperation:
-        return None
-    if not amount.is_finite() or abs(amount) >= Decimal("1e13"):
-        return None
-    return amount.quantize(Decimal("0.01"))
-
-
 def _autocall_details(obj: dict[str, Any]) -> dict[str, Any]:
     """Duration, costs, hotline and key presses: typed for reconciliation, never a reason to refuse.
 
@@ -190,9 +161,9 @@ def _autocall_details(obj: dict[str, Any]) -> dict[str, Any]:
     action_log = obj.get("action_log")
     return {
         "hotline": _NON_DIGITS.sub("", str(hotline))[:MAX_PHONE_DIGITS] or None if hotline is not None else None,
-        "duration_seconds": _duration_seconds(obj.get("time_call")),
-        "postage": _money(obj.get("postage")),
-        "service_charge": _money(obj.get("service_charge")),
+        "duration_seconds": parse_duration_seconds(obj.get("time_call")),
+        "postage": parse_money(obj.get("postage")),
+        "service_charge": parse_money(obj.get("service_charge")),
         "action_log": _clean(action_log) if isinstance(action_log, str) else None,
     }
 
@@ -213,7 +184,7 @@ def _call_record(record: object, index: int) -> dict[str, Any]:
         "type_call": _text(record, "type_call", where, 32),
         # Kept as sent (VBot mixes cases, and adds values like 'botivr'); compare case-insensitively.
         "disposition": _text(record, "disposition", where, 40),
-        "duration_seconds": _duration_seconds(record.get("time_call")),
+        "duration_seconds": parse_duration_seconds(record.get("time_call")),
         "record_file": _text(record, "record_file", where),
         "record_json": record_json,
     }

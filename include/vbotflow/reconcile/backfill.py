@@ -6,7 +6,7 @@ import logging
 import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,12 +18,14 @@ from vbotflow.store.tables import call_attempt, campaign_run, contact_outcome
 from vbotflow.store.upsert import insert_ignoring_duplicates
 from vbotflow.vbot.status import DISPOSITION_STATUS, STATUS_CLASSES, status_class
 from vbotflow.vbot.timestamps import parse_vbot_time
+from vbotflow.vbot.values import parse_duration_seconds, parse_money
 
 log = logging.getLogger(__name__)
 
 # fetch(phone, page, size) -> the answer of getAll: {"data": [call history records], "total": n, ...}
 HistoryFetcher = Callable[[str, int, int], dict[str, Any]]
 _SOURCE_CAMPAIGN = re.compile(r"autocall:(\d+)$")
+NOTHING = Decimal("0.00")  # what an unreadable amount counts for: call_attempt's money is NOT NULL
 
 
 def missing_contacts(engine: Engine, date_from: date, date_to: date) -> list[dict[str, Any]]:
@@ -37,13 +39,6 @@ def missing_contacts(engine: Engine, date_from: date, date_to: date) -> list[dic
              .order_by(co.c.vbot_campaign_id, co.c.phone))
     with engine.connect() as conn:
         return [dict(r) for r in conn.execute(query).mappings()]
-
-
-def _money(value: object) -> Decimal:
-    try:
-        return Decimal(str(value or 0)).quantize(Decimal("0.01"))
-    except InvalidOperation:
-        return Decimal(0)
 
 
 def attempt_from_record(record: dict[str, Any], campaign_id: int, phone: str, sent_at: datetime | None,
@@ -68,13 +63,15 @@ def attempt_from_record(record: dict[str, Any], campaign_id: int, phone: str, se
     error = record.get("error")
     # Where VBot puts an auto-call status in ``error`` (101…106), it is more precise than the disposition.
     code = int(error) if isinstance(error, int) and error in STATUS_CLASSES else DISPOSITION_STATUS.get(disposition, 0)
-    duration = str(record.get("time_call") or "0")
     return {
         "source": "history_api", "event_id": None, "vbot_campaign_id": campaign_id, "phone": phone,
         "called_at": called_at, "status_code": code, "status_class": status_class(code),
         "disposition": disposition[:40] or None, "hotline": str(record.get("hotline_number") or "")[:32] or None,
-        "duration_seconds": int(duration) if duration.isdigit() else 0, "postage": _money(record.get("postage")),
-        "service_charge": Decimal(0), "action_log": None, "parsed_at": now,
+        "duration_seconds": parse_duration_seconds(record.get("time_call")) or 0,
+        "postage": parse_money(record.get("postage")) or NOTHING,
+        # Call history (2a) names no service charge; a record that carries one is taken at its word.
+        "service_charge": parse_money(record.get("service_charge")) or NOTHING,
+        "action_log": None, "parsed_at": now,
     }
 
 

@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine
 
 from vbotflow.reconcile.kpi import read_kpis, refresh_kpis, write_report
 from vbotflow.reconcile.outcomes import orphan_attempts
+from vbotflow.reconcile.run_range import range_label
 
 
 def make_report(engine: Engine, date_from: date, date_to: date, root: Path) -> dict[str, Any]:
@@ -17,7 +18,7 @@ def make_report(engine: Engine, date_from: date, date_to: date, root: Path) -> d
     refresh_kpis(engine, date_from, date_to)
     kpis = read_kpis(engine, date_from, date_to)
     orphans = orphan_attempts(engine, date_from, date_to)
-    span = date_from.isoformat() if date_from == date_to else f"{date_from.isoformat()}_{date_to.isoformat()}"
+    span = range_label(date_from, date_to)
     totals = {
         "contacts": int(kpis["contacts"].sum()) if len(kpis) else 0,
         "answered": int(kpis["answered"].sum()) if len(kpis) else 0,

@@ -63,6 +63,18 @@ class _Token:
         return f"_Token(expires_at={self.expires_at:.0f})"
 
 
+@dataclass
+class SendProgress:
+    """Whether the body of one create may have reached VBot: set as the POST starts, cleared again
+    when VBot's answer (or how the request failed) shows that nothing was created.
+
+    The outbox reads it when something other than an answer ends the call (Ctrl-C, a shutdown,
+    Airflow's execution timeout): only then does it matter whether the body was already on its way.
+    """
+
+    body_may_have_left: bool = False
+
+
 @dataclass(frozen=True)
 class _Settings:
     vbot_id: str
@@ -176,18 +188,32 @@ class VBotHook(HttpHook):
         """
         return self.send_create_body(self.build_create_body(template_id, name, contacts))
 
-    def send_create_body(self, body: Mapping[str, Any]) -> int:
-        """POST a body made by ``build_create_body``; returns the campaign id."""
+    def send_create_body(self, body: Mapping[str, Any], progress: SendProgress | None = None) -> int:
+        """POST a body made by ``build_create_body``; returns the campaign id.
+
+        ``progress`` tells the caller, if the call ends without an answer, whether the body may have
+        reached VBot (see ``SendProgress``).
+        """
+        progress = progress if progress is not None else SendProgress()
         self.log.info("Creating VBot campaign %r from template %s with %d contacts",
                       body.get("name"), body.get("campaignId"), len(body.get("phones", [])))
-        campaign_id = self._with_retries(lambda: self._post_create(body))
+        campaign_id = self._with_retries(lambda: self._post_create(body, progress))
         self.log.info("VBot created campaign %s (%r)", campaign_id, body.get("name"))
         return campaign_id
 
-    def _post_create(self, body: Mapping[str, Any]) -> int:
+    def _post_create(self, body: Mapping[str, Any], progress: SendProgress) -> int:
+        # A new try starts clean: the one before it ended in an error that says nothing was created.
+        progress.body_may_have_left = False
+        try:
+            return self._post_create_once(body, progress)
+        except (VBotTransientError, VBotPermanentError):
+            progress.body_may_have_left = False  # VBot said no, or the body never left
+            raise
+
+    def _post_create_once(self, body: Mapping[str, Any], progress: SendProgress) -> int:
         response = self._send("POST", CREATE_CAMPAIGN_PATH, data=canonical_json(body),
                               headers={"Content-Type": "application/json"}, authorized=True,
-                              body_is_replay_safe=False)
+                              body_is_replay_safe=False, progress=progress)
         payload = _json_or_none(response)
         result = parse_create_response(payload)
         detail = _describe(response, result.message if payload is not None else response.text)
@@ -306,15 +332,23 @@ class VBotHook(HttpHook):
 
     def _send(self, method: str, path: str, *, data: bytes | dict[str, str] | None = None,
               params: dict[str, object] | None = None, headers: dict[str, str] | None = None,
-              authorized: bool, body_is_replay_safe: bool, _reauthorised: bool = False) -> requests.Response:
-        session = self.get_conn()
+              authorized: bool, body_is_replay_safe: bool, progress: SendProgress | None = None,
+              _reauthorised: bool = False) -> requests.Response:
         request_headers = dict(headers or {})
         if authorized:
             request_headers["Authorization"] = f"Bearer {self.access_token()}"
-        request = requests.Request(method, self.url_from_endpoint(path), data=data, params=params,
-                                   headers=request_headers)
-        prepared = session.prepare_request(request)
+        try:
+            session = self.get_conn()
+            request = requests.Request(method, self.url_from_endpoint(path), data=data, params=params,
+                                       headers=request_headers)
+            prepared = session.prepare_request(request)
+        except (requests.exceptions.RequestException, ValueError) as err:
+            # The URL cannot be built from the connection: nothing was or could be sent.
+            raise VBotPermanentError(f"invalid VBot URL for {path} ({type(err).__name__}); check the "
+                                     "connection's host") from err
         timeout = (self.settings.connect_timeout_seconds, self.settings.timeout_seconds)
+        if progress is not None:
+            progress.body_may_have_left = True
         try:
             response = session.send(prepared, timeout=timeout, allow_redirects=False)
         except requests.exceptions.RequestException as err:
@@ -323,9 +357,11 @@ class VBotHook(HttpHook):
             # A cached token VBot no longer accepts (revoked, clock skew): a 401 means nothing was
             # created, so one fresh grant and one more try are safe.
             self.log.warning("VBot answered 401 to a cached token; requesting a new one")
+            if progress is not None:
+                progress.body_may_have_left = False
             self.forget_token()
             return self._send(method, path, data=data, params=params, headers=headers, authorized=True,
-                              body_is_replay_safe=body_is_replay_safe, _reauthorised=True)
+                              body_is_replay_safe=body_is_replay_safe, progress=progress, _reauthorised=True)
         return response
 
 
@@ -358,10 +394,10 @@ def _transport_error(err: requests.exceptions.RequestException, path: str, repla
         and isinstance(getattr(err.args[0], "reason", None), ConnectTimeoutError)  # incl. refused
     )
     name = type(err).__name__
-    if never_sent or replay_safe:
-        return VBotTransientError(f"could not reach VBot for {path} ({name})")
     if isinstance(err, requests.exceptions.InvalidURL | requests.exceptions.MissingSchema
                   | requests.exceptions.InvalidSchema):
         return VBotPermanentError(f"invalid VBot URL for {path} ({name}); check the connection's host")
+    if never_sent or replay_safe:
+        return VBotTransientError(f"could not reach VBot for {path} ({name})")
     return VBotAmbiguousError(
         f"no answer from VBot for {path} after the body was sent ({name}); the campaign may exist")

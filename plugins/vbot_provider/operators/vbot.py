@@ -7,7 +7,7 @@ for classic DAGs. Both fail fast (no Airflow retry) where a retry cannot help or
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -16,7 +16,7 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 from sqlalchemy.engine import Engine
 
 from vbot_provider.exceptions import VBotAmbiguousError, VBotError, VBotPermanentError
-from vbot_provider.hooks.vbot import VBotHook
+from vbot_provider.hooks.vbot import SendProgress, VBotHook
 from vbotflow.campaigns import outbox
 from vbotflow.vbot.api import payload_sha256
 
@@ -34,8 +34,13 @@ def create_campaign_once(
     campaign_name: str,
     contacts: Sequence[Mapping[str, object]],
     group_code: str | None = None,
+    before_send: Callable[[], None] | None = None,
 ) -> int:
-    """Create one chunk's campaign unless the outbox says it exists; returns the VBot campaign id."""
+    """Create one chunk's campaign unless the outbox says it exists; returns the VBot campaign id.
+
+    ``before_send`` runs only when the chunk would really be sent, and may refuse by raising (the
+    calling window: a created chunk returns its id at any hour, a chunk to send needs the window).
+    """
     if not contacts:
         # Every contact of this chunk was erased on request before it was sent: there is no one to call.
         raise AirflowSkipException(f"campaign run {outbox.make_run_key(config_name, run_date, chunk_number)} has "
@@ -51,15 +56,20 @@ def create_campaign_once(
         payload_sha256=payload_sha256(body),
     )
     try:
-        existing = outbox.claim_for_send(engine, spec)
+        existing = outbox.created_campaign_id(engine, spec)
+        if existing is None and before_send is not None:
+            before_send()  # may refuse: the row is left as it was, nothing is sent
+        if existing is None:
+            existing = outbox.claim_for_send(engine, spec)
     except outbox.OutboxError as err:
         raise AirflowFailException(str(err)) from err
     if existing is not None:
         log.info("Campaign run %s was created before as VBot campaign %s; sending nothing", spec.run_key, existing)
         return existing
 
+    progress = SendProgress()
     try:
-        campaign_id = hook.send_create_body(body)
+        campaign_id = hook.send_create_body(body, progress)
     except VBotAmbiguousError as err:
         outbox.mark_ambiguous(engine, spec.run_key, str(err))
         raise AirflowFailException(
@@ -73,9 +83,15 @@ def create_campaign_once(
         outbox.mark_failed(engine, spec.run_key, err.error_code, str(err))
         raise
     except BaseException as err:
-        # Anything unforeseen (a kill signal mid-request included) may have happened after the
-        # body left: never let a retry send it again.
-        outbox.mark_ambiguous(engine, spec.run_key, f"interrupted: {type(err).__name__}")
+        # No answer and no VBot error: Ctrl-C, a worker shutdown (SystemExit), Airflow's execution
+        # timeout, a bug. Only what came while the body may have been on its way can have created a
+        # campaign; before that (the token grant, a backoff) nothing left and the run stays sendable.
+        # Either way the interruption goes on as it came.
+        if progress.body_may_have_left:
+            outbox.mark_ambiguous(engine, spec.run_key, f"interrupted while sending: {type(err).__name__}")
+        else:
+            outbox.mark_failed(engine, spec.run_key, None,
+                               f"interrupted before the body was sent: {type(err).__name__}")
         raise
     outbox.mark_created(engine, spec.run_key, campaign_id)
     return campaign_id
@@ -89,7 +105,8 @@ class VBotCreateCampaignOperator(BaseOperator):
     :param template_id: VBot template campaign to copy
     :param campaign_name: name of the new campaign
     :param contacts: list of mappings of VBot keys to values
-    :param run_date: the run's date (default: the DAG run's logical date, in UTC)
+    :param run_date: the run's date (default: the DAG run's logical date — or, without one, the time
+        it was due — as a Vietnam calendar day, the rule of the campaign DAGs)
     """
 
     template_fields = ("config_name", "campaign_name", "contacts", "run_date", "template_id")
@@ -119,11 +136,10 @@ class VBotCreateCampaignOperator(BaseOperator):
 
     def execute(self, context: Any) -> int:
         from vbot_provider.connections import integration_db_url
+        from vbot_provider.runs import campaign_run_date
         from vbotflow.store.db import make_engine
 
-        run_date = self.run_date or context["logical_date"].date()
-        if isinstance(run_date, str):
-            run_date = date.fromisoformat(run_date[:10])
+        run_date = campaign_run_date(context, self.run_date)
         engine = make_engine(integration_db_url(self.db_conn_id))
         try:
             return create_campaign_once(

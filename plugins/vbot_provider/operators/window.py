@@ -14,23 +14,39 @@ from vbotflow.vbot.timestamps import VIETNAM
 
 
 class CallingWindowSensor(BaseSensorOperator):
-    """Succeed inside the window of ``run_date``; defer until it opens; fail once it has closed.
+    """Succeed inside the window of ``run_date``; defer until it opens; once it has closed, fail —
+    unless every chunk of the day was created already (a rerun): then nothing is left to send.
 
     :param run_date: the day (Vietnam calendar), ISO string or date; templated
     :param window_start: opening time, Vietnam time
     :param window_end: closing time, Vietnam time
     :param skip: templated; when truthy (e.g. a dry run) succeed at once
+    :param config_name: the campaign config whose ``campaign_run`` rows say what is left to send;
+        without it a closed window always fails
+    :param db_conn_id: the integration DB connection
     """
 
     template_fields = ("run_date", "skip")
 
     def __init__(self, *, run_date: str | date, window_start: time, window_end: time,
-                 skip: bool | str = False, **kwargs: Any) -> None:
+                 skip: bool | str = False, config_name: str | None = None, db_conn_id: str = "vbotflow_db",
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.run_date = run_date
         self.window_start = window_start
         self.window_end = window_end
         self.skip = skip
+        self.config_name = config_name
+        self.db_conn_id = db_conn_id
+
+    def _unsent_chunks(self, run_date: date) -> int | None:
+        if not self.config_name:
+            return None
+        from vbot_provider.connections import integration_engine
+        from vbotflow.campaigns.outbox import unsent_chunks
+
+        with integration_engine(self.db_conn_id) as db:
+            return unsent_chunks(db, self.config_name, run_date)
 
     def execute(self, context: Any) -> None:
         if str(self.skip).lower() in ("true", "1"):
@@ -39,6 +55,13 @@ class CallingWindowSensor(BaseSensorOperator):
         run_date = self.run_date if isinstance(self.run_date, date) else date.fromisoformat(str(self.run_date))
         state = window_state(datetime.now(VIETNAM), run_date, self.window_start, self.window_end)
         if state.kind == "closed":
+            unsent = self._unsent_chunks(run_date)
+            if unsent == 0:
+                self.log.info("The calling window of %s has passed, but every chunk of %s was created already: "
+                              "nothing is left to send", run_date, self.config_name)
+                return
+            if unsent:
+                raise AirflowFailException(f"{state.message} ({unsent} chunk(s) of {self.config_name} not sent)")
             raise AirflowFailException(state.message)
         if state.kind == "wait":
             self.log.info("%s: deferring until %s", state.message, state.opens_at.isoformat())
