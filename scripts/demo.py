@@ -2,7 +2,8 @@
 
 A fresh demo folder (``VBOTFLOW_VAR_DIR``, default ``var/demo``) with SQLite for Airflow's metadata,
 the integration DB and a seeded demo CRM; the VBot simulator and the webhook receiver on loopback;
-every campaign DAG, then ``vbot_reconcile``, run for real; a summary printed and the report written.
+a preview (``vbot_preview``, nothing sent), then every campaign DAG and ``vbot_reconcile``, run for
+real; a summary printed and the report written.
 Everything it starts is stopped at the end.
 """
 
@@ -136,8 +137,9 @@ def main() -> int:
         step(f"receiver on :{receiver_port}, VBot simulator on :{simulator_port}")
 
         os.environ.update({
-            "AIRFLOW_CONN_VBOTFLOW_DB": json.dumps({"conn_type": "generic", "extra": {"sqlalchemy_url": db_url}}),
-            "AIRFLOW_CONN_CRM_DB": json.dumps({"conn_type": "generic", "extra": {"sqlalchemy_url": crm_url}}),
+            "AIRFLOW_CONN_VBOTFLOW_DB": json.dumps({"conn_type": "sqlalchemy_url",
+                                                    "extra": {"sqlalchemy_url": db_url}}),
+            "AIRFLOW_CONN_CRM_DB": json.dumps({"conn_type": "sqlalchemy_url", "extra": {"sqlalchemy_url": crm_url}}),
             "AIRFLOW_CONN_VBOT_DEFAULT": json.dumps({
                 "conn_type": "vbot", "host": f"http://127.0.0.1:{simulator_port}", "password": "sim-static-token",
                 "extra": {"vbot_id": "44634001", "group_code": "PR2023030714401", "history_backfill": True}}),
@@ -148,6 +150,15 @@ def main() -> int:
             bag = DagBag(dag_folder=str(REPO / "dags"))
         if bag.import_errors:
             raise RuntimeError(f"DAG import errors: {bag.import_errors}")
+        # A look first, as a person would: the preview DAG builds a list and sends nothing.
+        step(f"previewing {names[0]} with vbot_preview (nothing is sent)")
+        with quiet(log_path):
+            run = bag.get_dag("vbot_preview").test(run_conf={"config": names[0], "run_date": today.isoformat()})
+        if run.state != "success":
+            raise RuntimeError(f"vbot_preview ended {run.state}; see {log_path}")
+        preview = run.get_task_instance("preview_list").xcom_pull(task_ids="preview_list")
+        step(f"  {preview['extracted']} CRM rows, {preview['accepted']} accepted, "
+             f"{sum(preview['rejected_by_reason'].values())} rejected; files in {preview['preview_dir']}")
         for name in names:
             step(f"running vbot_campaign__{name} (Airflow task logs: {log_path})")
             with quiet(log_path):

@@ -1,4 +1,4 @@
-"""Preview files of a day's list (dry runs, ``vbotflow transform``): payloads, rejects, counts."""
+"""Preview files of a day's list (``vbot_preview``, ``vbotflow transform``): payloads, rejects, counts."""
 
 from __future__ import annotations
 

@@ -19,23 +19,17 @@ class CallingWindowSensor(BaseSensorOperator):
     :param run_date: the day (Vietnam calendar), ISO string or date; templated
     :param window_start: opening time, Vietnam time
     :param window_end: closing time, Vietnam time
-    :param skip: templated; when truthy (e.g. a dry run) succeed at once
     """
 
-    template_fields = ("run_date", "skip")
+    template_fields = ("run_date",)
 
-    def __init__(self, *, run_date: str | date, window_start: time, window_end: time,
-                 skip: bool | str = False, **kwargs: Any) -> None:
+    def __init__(self, *, run_date: str | date, window_start: time, window_end: time, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.run_date = run_date
         self.window_start = window_start
         self.window_end = window_end
-        self.skip = skip
 
     def execute(self, context: Any) -> None:
-        if str(self.skip).lower() in ("true", "1"):
-            self.log.info("Not waiting for the calling window: nothing will be sent (dry run)")
-            return
         run_date = self.run_date if isinstance(self.run_date, date) else date.fromisoformat(str(self.run_date))
         state = window_state(datetime.now(VIETNAM), run_date, self.window_start, self.window_end)
         if state.kind == "closed":
