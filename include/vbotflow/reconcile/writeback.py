@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, date, datetime
 
 import sqlalchemy as sa
@@ -9,6 +10,8 @@ from sqlalchemy.engine import Engine
 
 from vbotflow.store.tables import contact_outcome
 from vbotflow.store.upsert import dialect_insert
+
+log = logging.getLogger(__name__)
 
 DEFAULT_TABLE = "vbot_call_outcome"
 KEY = ("contact_id", "call_date", "campaign")
@@ -54,4 +57,6 @@ def write_back(db_engine: Engine, crm_engine: Engine, date_from: date, date_to: 
                      "updated_at": now} for r in batch]
             _upsert(target, crm_table, rows)
             written += len(rows)
+    log.info("Wrote %d outcome row(s) of the run dates %s to %s to the CRM table %s", written, date_from, date_to,
+             table_name)
     return written
