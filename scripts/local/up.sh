@@ -145,6 +145,6 @@ The local stack is up (state in $STACK_VAR, logs in $STACK_LOGS).
   connections  vbot_default, crm_db ($STACK_VAR/crm.db), vbotflow_db ($STACK_VAR/vbotflow.db)
 To look at a day's list without sending anything, trigger vbot_preview (pick the campaign in its
 form); a campaign DAG, once unpaused or triggered, creates campaigns inside its calling window.
-Times in the UI: $VBOTFLOW_UI_TIMEZONE (User → Timezone changes it for your browser).
+Times in the UI: ${VBOTFLOW_UI_TIMEZONE:-the browser zone} (User → Timezone changes it for your browser).
 'make down' stops it all.
 MSG

@@ -130,6 +130,15 @@ def test_a_base_url_that_is_not_vbots_api_is_named(monkeypatch, vbot: HTTPServer
                                     "look like VBot's API (e.g. https://api.vbot.vn).")
 
 
+def test_a_grant_that_finds_no_token_endpoint_is_not_called_bad_credentials(monkeypatch, vbot: HTTPServer) -> None:
+    vbot.expect_request("/token", method="POST").respond_with_data("no such page", status=404)
+    base = vbot.url_for("").rstrip("/")
+    ok, message = _test(monkeypatch, base, login="demo", password="grant-secret-1902")
+    assert (ok, message) == (False, f"VBot at {base} answered HTTP 404 to /token: the Base URL does not look like "
+                                    "VBot's API (e.g. https://api.vbot.vn).")
+    assert [r.path for r, _ in vbot.log] == ["/token"]
+
+
 def test_credentials_in_the_base_url_are_not_repeated(monkeypatch) -> None:
     base = f"http://ops:url-secret-6613@127.0.0.1:{_closed_port()}"
     ok, message = _test(monkeypatch, base, token=STATIC_TOKEN)

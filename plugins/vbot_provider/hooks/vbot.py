@@ -253,13 +253,15 @@ class VBotHook(HttpHook):
             return False, "The VBot connection is incomplete: " + "; ".join(problems) + "."
         credential = f"the username {conn.login!r} and its password" if conn.login else "the access token"
         accepted = "were accepted" if conn.login else "was accepted"
+        step = "token"
         try:
             self.get_conn()  # sets the base URL the token cache is keyed by
             self.forget_token()  # test what is in the form now, not a token cached from before
             self.access_token()
+            step = "history"
             self._history_page(phone="", page=1, size=1)
         except VBotError as err:
-            return False, _redact(_explain_test_failure(err, base, credential), secrets)
+            return False, _redact(_explain_test_failure(err, step, base, credential), secrets)
         except requests.exceptions.RequestException as err:  # a host requests cannot even turn into a URL
             return False, _redact(f"The Base URL {base!r} is not a usable URL ({type(err).__name__}).", secrets)
         finally:
@@ -420,18 +422,19 @@ def _redact(message: str, secrets: Sequence[str]) -> str:
     return message
 
 
-def _explain_test_failure(err: VBotError, base: str, credential: str) -> str:
-    """A Test button answer: what failed, in words, and what to check."""
+def _explain_test_failure(err: VBotError, step: str, base: str, credential: str) -> str:
+    """A Test button answer: what failed (``step``: the token, or the call-history read), and what to check."""
     status = err.http_status
     if isinstance(err, VBotTransientError) and status is None:
         return (f"VBot at {base} is unreachable or did not answer in time ({err}). "
                 "Check the Base URL and that this machine can reach it.")
-    if status in (401, 403) or "grant" in str(err):
-        return f"VBot at {base} refused {credential} (HTTP {status}). Check the credentials of this connection."
     if status == 404:
-        return (f"VBot at {base} answered HTTP 404 to {HISTORY_PATH}: the Base URL does not look like "
-                "VBot's API (e.g. https://api.vbot.vn).")
-    if isinstance(err, VBotPermanentError) and "history query" in str(err):
+        return (f"VBot at {base} answered HTTP 404 to {TOKEN_PATH if step == 'token' else HISTORY_PATH}: the "
+                "Base URL does not look like VBot's API (e.g. https://api.vbot.vn).")
+    refused = isinstance(err, VBotPermanentError)
+    if refused and (step == "token" or status in (401, 403)):
+        return f"VBot at {base} refused {credential} (HTTP {status}). Check the credentials of this connection."
+    if refused and step == "history":
         return (f"VBot at {base} accepted {credential} but refused to read the call history: {err}. "
                 "Check the VBot ID and the group code.")
     return f"VBot at {base} did not answer as expected: {err}."
