@@ -1,4 +1,4 @@
-"""Fixtures of the browser tests: one `make up` stack for the package, a fresh logged-in browser per test.
+"""Fixtures of the browser tests: one `make up` stack for the package, one logged-in browser per module.
 
 Needs Debian's ``chromium`` and ``chromium-driver`` (``.ci/run`` installs them). Without them the
 tests skip, except under ``CI=true``, where that fails the run. A failing test leaves a screenshot,
@@ -44,20 +44,30 @@ def ui_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         yield stack
 
 
-@pytest.fixture
-def ui(request: pytest.FixtureRequest, chromium: tuple[str, str], ui_stack: Stack,
-       tmp_path_factory: pytest.TempPathFactory) -> Iterator[AirflowUI]:
-    """A new browser profile (so nothing is remembered from another test), logged in as the admin."""
+@pytest.fixture(scope="module")
+def browser(chromium: tuple[str, str], ui_stack: Stack,
+            tmp_path_factory: pytest.TempPathFactory) -> Iterator[AirflowUI]:
+    """One headless Chromium per test module, with a fresh profile, logged in as the admin."""
     driver = new_driver(tmp_path_factory.mktemp("chromium-profile"))
-    ui = AirflowUI(driver, ui_stack.airflow)
     try:
+        ui = AirflowUI(driver, ui_stack.airflow)
         ui.login("admin", ui_stack.admin_password)
         yield ui
     finally:
-        failed = any(getattr(request.node, f"report_{when}", None) is not None
-                     and getattr(request.node, f"report_{when}").failed for when in ("setup", "call"))
-        if failed:
-            name = re.sub(r"[^\w.-]+", "_", request.node.nodeid.split("::")[-1])
-            paths = ui.save_artifacts(name)
-            print(f"\nbrowser artifacts of {request.node.nodeid}:\n  " + "\n  ".join(str(p) for p in paths))
         driver.quit()
+
+
+@pytest.fixture
+def ui(request: pytest.FixtureRequest, browser: AirflowUI) -> Iterator[AirflowUI]:
+    """The module's browser as a new visitor finds it (nothing in its local storage), still logged in.
+
+    When the test fails: a screenshot, the page's HTML and the browser console, their paths printed.
+    """
+    browser.forget_preferences()
+    yield browser
+    failed = any(getattr(request.node, f"report_{when}", None) is not None
+                 and getattr(request.node, f"report_{when}").failed for when in ("setup", "call"))
+    if failed:
+        name = re.sub(r"[^\w.-]+", "_", request.node.nodeid.split("::")[-1])
+        paths = browser.save_artifacts(name)
+        print(f"\nbrowser artifacts of {request.node.nodeid}:\n  " + "\n  ".join(str(p) for p in paths))

@@ -96,6 +96,11 @@ class AirflowUI:
         self.driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
         self.wait_for(lambda: "/auth/login" not in self.driver.current_url, "the login to finish")
 
+    def forget_preferences(self) -> None:
+        """Empty the UI's local storage (time zone, table settings, …), as in a browser never used here."""
+        self.driver.get(f"{self.base_url}/api/v2/version")  # same origin, no UI script to store anything
+        self.driver.execute_script("window.localStorage.clear();")
+
     def open(self, path: str, *, expect: str | None = None) -> None:
         """Go to ``path`` of the UI; with ``expect``, wait until that text shows."""
         self.driver.get(f"{self.base_url}/{path.lstrip('/')}")

@@ -1,7 +1,8 @@
 """The Airflow UI of `make up`, clicked as a new data engineer would: safe, and saying what happened.
 
-One stack for the module (scheduler on, DAGs paused as Airflow creates them); each test opens its
-own browser. The stack is checked through its REST API and the simulator, never by trusting the page.
+One stack (scheduler on, DAGs paused as Airflow creates them) and one logged-in browser for the
+module; each test starts with the browser's local storage empty. The stack is checked through its
+REST API and the simulator, never by trusting the page.
 """
 
 from __future__ import annotations
