@@ -17,24 +17,29 @@ from vbot_provider.operators.window import CallingWindowSensor
 from vbotflow.campaigns.config import CampaignConfig, load_configs
 
 DOC = """
-### {name}: {description}
+### `{name}`: {description}
 
-Every day at `{schedule}` (Asia/Ho_Chi_Minh) this DAG
+**Triggering or unpausing this DAG creates VBot campaigns**: VBot calls the customers on the list
+as soon as a campaign is created, inside the calling window. To look at a list without sending
+anything, trigger **`vbot_preview`** and pick `{name}` in its form.
 
-1. **build_list** — runs `{sql}` on connection `{crm}` (bound parameters only), cleans the list
+Every day at `{schedule}` (Asia/Ho\\_Chi\\_Minh time) this DAG
+
+1. **build\\_list** — runs `{sql}` on connection `{crm}` (bound parameters only), cleans the list
    (phones → `0xxxxxxxxx`, CRM do-not-call, the suppression table, required fields
    {required}, duplicates, the {cap} h frequency cap) and records it: accepted contacts in
    `campaign_contact`, one `campaign_run` per chunk of at most {chunk} phones, every other row in
    `rejected_contact` with its reason;
-2. **calling_window** — waits (deferred, no worker slot) for {start}–{end} Vietnam time; fails if the
+2. **calling\\_window** — waits (deferred, no worker slot) for {start}–{end} Vietnam time; fails if the
    day's window has passed;
-3. **create_campaign** — one mapped task per chunk: VBot template {template}, exactly once through the
+3. **create\\_campaign** — one mapped task per chunk: VBot template {template}, exactly once through the
    `campaign_run` outbox (a rerun sends nothing new);
 4. **summary** — counts, and an update of the `vbotflow_campaigns_created` asset for `vbot_reconcile`.
 
-**Trigger form**: `dry_run` (build the list, send nothing, write a preview under
-`var/dry_run/{name}/<date>/`), `limit` (at most N CRM rows), `run_date` (YYYY-MM-DD; default the
-run's logical date in Vietnam).
+**Trigger form**: `limit` (at most N CRM rows, a whole number from 1; empty: all), `run_date` (the
+day to send; empty: the run's logical date as a Vietnam day, i.e. today for a run triggered now).
+A campaign is sent on its own day: a `run_date` after today is refused at once, a past one fails at
+the calling window. One run at a time: a run waiting for today's window holds the DAG until it opens.
 
 An `ambiguous` campaign run fails its task with the command that resolves it:
 `vbotflow campaign resolve <run_key> --created <id> | --not-created`.
@@ -45,6 +50,20 @@ def _run_date(params: dict[str, Any], context: dict[str, Any]) -> Any:
     from vbot_provider.runs import campaign_run_date
 
     return campaign_run_date(context, params.get("run_date"))
+
+
+def campaign_params() -> dict[str, Param]:
+    """The trigger form. No dry run here: a preview is ``vbot_preview``, a DAG that cannot send."""
+    return {
+        # exclusiveMinimum, not minimum: the form's number field silently clamps to a minimum (-5
+        # would become 1); with no minimum to clamp to, the value is refused when the run is triggered.
+        "limit": Param(None, type=["null", "integer"], exclusiveMinimum=0, title="Limit",
+                       description="At most this many CRM rows: a whole number, 1 or more. Empty: the whole list."),
+        "run_date": Param(None, type=["null", "string"], format="date", title="Run date",
+                          description="The day whose list is built and sent; only today can be sent. Empty: "
+                                      "the run's logical date as a day in Asia/Ho_Chi_Minh (today for a run "
+                                      "triggered now)."),
+    }
 
 
 def build_dag(config: CampaignConfig) -> Any:
@@ -60,15 +79,11 @@ def build_dag(config: CampaignConfig) -> Any:
                       "on_failure_callback": failure_alert},
         doc_md=DOC.format(name=config.name, description=config.description, schedule=config.schedule,
                           sql=config.sql_file.name, crm=config.crm_conn_id,
-                          required=", ".join(config.required_fields) or "(none)", cap=config.frequency_cap_hours,
+                          required=", ".join(f"`{f}`" for f in config.required_fields) or "(none)",
+                          cap=config.frequency_cap_hours,
                           chunk=config.max_phones_per_campaign, start=f"{config.window_start:%H:%M}",
                           end=f"{config.window_end:%H:%M}", template=config.template_id),
-        params={
-            "dry_run": Param(False, type="boolean", description="Build the list, send nothing, write a preview."),
-            "limit": Param(None, type=["null", "integer"], minimum=1, description="At most this many CRM rows."),
-            "run_date": Param(None, type=["null", "string"], format="date",
-                              description="The day to build (YYYY-MM-DD); default: the logical date."),
-        },
+        params=campaign_params(),
         render_template_as_native_obj=False,
     )
     def campaign() -> None:
@@ -79,20 +94,25 @@ def build_dag(config: CampaignConfig) -> Any:
 
             from vbot_provider.connections import connection_engine, integration_engine
             from vbot_provider.hooks.vbot import VBotHook
+            from vbot_provider.run_conf import PREVIEW_HINT, refuse_unknown_conf
             from vbotflow.campaigns.build import build_daily_list
             from vbotflow.campaigns.outbox import PayloadChangedError
-            from vbotflow.settings import var_dir
+            from vbotflow.campaigns.window import future_run_date_problem
+            from vbotflow.vbot.timestamps import today_in_vietnam
 
             params = context["params"]  # validated by the Param schema before the run starts
+            refuse_unknown_conf(context["dag_run"].conf, campaign_params(), hint=PREVIEW_HINT)
+            run_date = _run_date(params, context)
+            if problem := future_run_date_problem(run_date, today_in_vietnam()):
+                raise AirflowFailException(problem)  # waiting days for the window would block the DAG
             hook = VBotHook()
             with connection_engine(config.crm_conn_id) as crm, integration_engine() as db:
                 try:
                     outcome = build_daily_list(
-                        config=config, run_date=_run_date(params, context), crm_engine=crm, db_engine=db,
+                        config=config, run_date=run_date, crm_engine=crm, db_engine=db,
                         body_for=lambda name, contacts: hook.build_create_body(
                             config.template_id, name, contacts, group_code=config.group_code),
-                        limit=params.get("limit"), dry_run=bool(params.get("dry_run")),
-                        preview_root=var_dir() / "dry_run",
+                        limit=params.get("limit"),
                         interval=(context.get("data_interval_start"), context.get("data_interval_end")),
                     )
                 except PayloadChangedError as err:
@@ -122,7 +142,7 @@ def build_dag(config: CampaignConfig) -> Any:
                     before_send=lambda: fail_unless_window_open(run_date, config.window_start, config.window_end),
                 )
 
-        # none_failed: a dry run or an empty list skips create_campaign, and still deserves a summary.
+        # none_failed: an empty list skips create_campaign, and still deserves a summary.
         @task(outlets=[CAMPAIGNS_CREATED], trigger_rule=TriggerRule.NONE_FAILED)
         def summary(**context: Any) -> dict[str, Any]:
             import logging
@@ -131,13 +151,8 @@ def build_dag(config: CampaignConfig) -> Any:
             from vbot_provider.connections import integration_engine
             from vbotflow.campaigns.list_store import day_summary
 
-            log = logging.getLogger("vbotflow.summary")
+            log = logging.getLogger("vbotflow.campaigns.summary")
             outcome = context["ti"].xcom_pull(task_ids="build_list", key="outcome")
-            if outcome["dry_run"]:
-                log.info("Dry run of %s for %s: extracted %d, accepted %d, rejected %s; preview in %s",
-                         config.name, outcome["run_date"], outcome["extracted"], outcome["accepted"],
-                         outcome["rejected_by_reason"], outcome["preview_dir"])
-                return outcome
             with integration_engine() as db:
                 result = day_summary(db, config.name, date.fromisoformat(outcome["run_date"]))
             result["extracted"] = outcome["extracted"]
@@ -154,7 +169,6 @@ def build_dag(config: CampaignConfig) -> Any:
             run_date="{{ ti.xcom_pull(task_ids='build_list', key='run_date') }}",
             window_start=config.window_start,
             window_end=config.window_end,
-            skip="{{ params.dry_run }}",
             config_name=config.name,
         )
         created = create_campaign.expand(chunk=chunks)

@@ -5,6 +5,7 @@ Hourly (Vietnam time) and whenever a campaign DAG updates the ``vbotflow_campaig
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -14,30 +15,33 @@ from vbot_provider.assets import CAMPAIGNS_CREATED
 from vbot_provider.connections import integration_engine
 from vbot_provider.notifiers import failure_alert
 
+log = logging.getLogger("vbotflow.reconcile")
+
 DOC = """
 ### Reconciliation of VBot call results
 
-0. **date_range** — the campaign run dates this run covers, decided once for all its tasks: the
+0. **date\\_range** — the campaign run dates this run covers, decided once for all its tasks: the
    `date_from`/`date_to` params if given, else the run dates of the campaign runs whose asset events
    triggered it, else the day before the run's data interval to its last day (Vietnam days). A
    cleared or rerun run covers the same days as its first run;
-1. **parse_events** — new auto-call `webhook_event` rows (past a watermark, older than a settle time)
+1. **parse\\_events** — new auto-call `webhook_event` rows (past a watermark, older than a settle time)
    → `call_attempt`, one INSERT … SELECT, duplicates ignored;
-2. **build_outcomes** — `contact_outcome`, one row per contact per campaign: any ANSWER wins,
+2. **build\\_outcomes** — `contact_outcome`, one row per contact per campaign: any ANSWER wins,
    otherwise the latest attempt; no result `missing_after_hours` after the create → `missing`;
-3. **backfill_missing** — missing results asked from VBot's history API (connection extra
+3. **backfill\\_missing** — missing results asked from VBot's history API (connection extra
    `history_backfill: true`), then outcomes rebuilt;
-4. **write_back** — outcomes upserted into the CRM table (`crm_db`, `VBOTFLOW_WRITEBACK_TABLE`,
+4. **write\\_back** — outcomes upserted into the CRM table (`crm_db`, `VBOTFLOW_WRITEBACK_TABLE`,
    default `vbot_call_outcome`) by contact, day and campaign;
-5. **feed_suppression** — 101/106 and DONTCALL numbers into `suppression`;
+5. **feed\\_suppression** — 101/106 and DONTCALL numbers into `suppression`;
 6. **report** — `kpi_daily`, and CSV + HTML with a chart under `var/reports/`; orphans counted;
-7. **check_account** / **check_rates** — fail on 103/105 answers, or on reject/missing rates above
+7. **check\\_account** / **check\\_rates** — fail on 103/105 answers, or on reject/missing rates above
    the thresholds. Every failure is an alert (`vbot_provider.notifiers.failure_alert`: the task log,
    and the targets of the Variable `vbotflow_alert_targets`).
 
-**Trigger form**: `date_from`, `date_to` (campaign run dates, default: from the run, see
-date_range), `dry_run` (compute outcomes and the report; no CRM write-back, no suppression),
-`full_reparse` (re-read every event).
+**Trigger form**: `date_from`, `date_to` (campaign run dates; default: from the run, see
+**date\\_range**), `dry_run` (compute outcomes and the report; no CRM write-back, no suppression),
+`full_reparse` (re-read every event), the settle time, and the thresholds of **check\\_rates**:
+`max_reject_rate` and `max_missing_rate` (shares from 0 to 1).
 """
 
 
@@ -58,14 +62,30 @@ def _range(span: dict[str, str]) -> tuple[date, date]:
                   "on_failure_callback": failure_alert},
     doc_md=DOC,
     params={
-        "date_from": Param(None, type=["null", "string"], format="date", description="First campaign run date."),
-        "date_to": Param(None, type=["null", "string"], format="date", description="Last campaign run date."),
-        "dry_run": Param(False, type="boolean", description="No CRM write-back and no suppression changes."),
-        "full_reparse": Param(False, type="boolean", description="Re-read every webhook event."),
-        "settle_seconds": Param(30, type="integer", minimum=0, description="Leave events younger than this."),
-        "missing_after_hours": Param(24, type="number", minimum=0, description="No result after this → missing."),
-        "max_reject_rate": Param(0.5, type="number", minimum=0, maximum=1),
-        "max_missing_rate": Param(0.2, type="number", minimum=0, maximum=1),
+        "date_from": Param(None, type=["null", "string"], format="date", title="From (run date)",
+                           description="First campaign run date to reconcile. Empty: from the run (the run "
+                                       "dates of the campaigns that triggered it, else the day before its data "
+                                       "interval), in Asia/Ho_Chi_Minh."),
+        "date_to": Param(None, type=["null", "string"], format="date", title="To (run date)",
+                         description="Last campaign run date to reconcile. Empty: from the run (see From), in "
+                                     "Asia/Ho_Chi_Minh."),
+        "dry_run": Param(False, type="boolean", title="Dry run",
+                         description="Compute outcomes and the report only: no CRM write-back, no suppression "
+                                     "changes. (Nothing here ever calls anyone.)"),
+        "full_reparse": Param(False, type="boolean", title="Re-read every event",
+                              description="Re-read every webhook event, not only those past the watermark "
+                                          "(safe: attempts are stored once)."),
+        "settle_seconds": Param(30, type="integer", minimum=0, title="Settle time (seconds)",
+                                description="Leave events younger than this for the next run. Default 30."),
+        "missing_after_hours": Param(24, type="number", minimum=0, title="Missing after (hours)",
+                                     description="A contact with no result this long after its campaign was "
+                                                 "created counts as missing. Default 24."),
+        "max_reject_rate": Param(0.5, type="number", minimum=0, maximum=1, title="Highest reject rate",
+                                 description="check_rates fails when a config's day rejected a larger share of "
+                                             "its extracted rows (0–1; 0.5 = 50 %). Default 0.5."),
+        "max_missing_rate": Param(0.2, type="number", minimum=0, maximum=1, title="Highest missing rate",
+                                  description="check_rates fails when a config's day has no result for a larger "
+                                              "share of its contacts (0–1; 0.2 = 20 %). Default 0.2."),
     },
 )
 def vbot_reconcile() -> None:
@@ -108,7 +128,8 @@ def vbot_reconcile() -> None:
 
         hook = VBotHook()
         if not hook.get_connection(hook.vbot_conn_id).extra_dejson.get("history_backfill"):
-            logging.getLogger(__name__).info("History backfill is off (vbot connection extra history_backfill)")
+            logging.getLogger("vbotflow.reconcile.backfill").info(
+                "History backfill is off (extra history_backfill of the vbot connection): nothing asked")
             return 0
         with integration_engine() as db:
             added = backfill(db, lambda phone, page, size: hook.get_call_history(phone=phone, page=page, size=size),
@@ -127,6 +148,7 @@ def vbot_reconcile() -> None:
         from vbotflow.reconcile.writeback import DEFAULT_TABLE, WriteBackTableError, write_back
 
         if params["dry_run"]:
+            log.info("Dry run: nothing written to the CRM")
             return 0
         with integration_engine() as db, connection_engine("crm_db") as crm:
             try:
@@ -140,6 +162,7 @@ def vbot_reconcile() -> None:
         from vbotflow.reconcile.feedback import feed_suppression as feed
 
         if params["dry_run"]:
+            log.info("Dry run: the suppression table is unchanged")
             return {}
         with integration_engine() as db:
             return feed(db)

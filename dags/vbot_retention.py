@@ -16,7 +16,7 @@ DOC = f"""
 Every night at 02:30 (Asia/Ho_Chi_Minh) **apply_retention** de-identifies what is older than
 `retention_days` (default {DEFAULT_RETENTION_DAYS}): contacts of campaign runs dated before the cutoff
 (`campaign_contact`, `contact_outcome`), their call attempts, raw webhook bodies and call records,
-dead letters, and rejected rows; preview folders of those dates under `var/dry_run/` are deleted.
+dead letters, and rejected rows; preview folders of those dates under `var/previews/` are deleted.
 Numbers become keyed pseudonyms (the same as an erasure's), names and custom fields are dropped;
 counts, costs, statuses and dates stay, so KPIs and a rebuild of outcomes give the same figures.
 

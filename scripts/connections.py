@@ -8,8 +8,9 @@ Everything comes from the environment (never the command line: some of it is sec
     VBOT_TOKEN                     a static access token, or
     VBOT_USERNAME, VBOT_PASSWORD   a password grant
     VBOT_ID, VBOT_GROUP_CODE       sent with every create
-    CRM_DB_URL                     crm_db: any SQLAlchemy URL (extra ``sqlalchemy_url``)
-    VBOTFLOW_DB_URL                vbotflow_db: the integration database
+    CRM_DB_URL                     crm_db: any SQLAlchemy URL (type ``sqlalchemy_url``; its password
+                                   goes to the connection's password field)
+    VBOTFLOW_DB_URL                vbotflow_db: the integration database (the same)
 
 With ``--simulator`` the VBot account is the simulator's demo account (``make up``).
 The file is written with mode 600.
@@ -21,6 +22,10 @@ import argparse
 import json
 import os
 import sys
+
+from sqlalchemy.engine import URL, make_url
+
+from vbot_provider.conn_fields import default_extras
 
 
 def _require(name: str) -> str:
@@ -46,14 +51,35 @@ def connections(simulator: bool) -> dict[str, dict[str, object]]:
         vbot.update(login=env["VBOT_USERNAME"], password=env.get("VBOT_PASSWORD", ""))
     else:
         vbot["password"] = env.get("VBOT_TOKEN", "")
-    vbot["extra"] = json.dumps({"vbot_id": env.get("VBOT_ID", ""), "group_code": env.get("VBOT_GROUP_CODE", "")})
+    # Every extra the hook reads, written out: Airflow 3.3's edit form shows only the extras a
+    # connection already has, so an extra left to its default would be missing from the form.
+    vbot["extra"] = json.dumps({**default_extras(), "vbot_id": env.get("VBOT_ID", ""),
+                                "group_code": env.get("VBOT_GROUP_CODE", "")})
     return {
         "vbot_default": vbot,
-        "crm_db": {"conn_type": "generic", "description": "The CRM database (read; one write-back table)",
-                   "extra": json.dumps({"sqlalchemy_url": _require("CRM_DB_URL")})},
-        "vbotflow_db": {"conn_type": "generic", "description": "The integration database (vbotflow db upgrade)",
-                        "extra": json.dumps({"sqlalchemy_url": _require("VBOTFLOW_DB_URL")})},
+        "crm_db": database("The CRM database (read; one write-back table)", _require("CRM_DB_URL")),
+        "vbotflow_db": database("The integration database (vbotflow db upgrade)", _require("VBOTFLOW_DB_URL")),
     }
+
+
+def database(description: str, url: str) -> dict[str, object]:
+    """A ``sqlalchemy_url`` connection (testable in the UI): the URL in the extra, its password apart.
+
+    The password goes to the password field, which Airflow encrypts and masks; the URL in the extra,
+    which the UI shows, keeps everything else.
+    """
+    parsed = make_url(url)
+    bare = URL.create(parsed.drivername, username=parsed.username, host=parsed.host, port=parsed.port,
+                      database=parsed.database, query=parsed.query)
+    return {"conn_type": "sqlalchemy_url", "description": description, "password": parsed.password or "",
+            "extra": json.dumps({"sqlalchemy_url": bare.render_as_string(hide_password=False)})}
+
+
+def _with_port_zero(conn: dict[str, object]) -> dict[str, object]:
+    """Airflow 3.3.2's Test button sends port 0 for a connection without a port and then refuses
+    to test it ("The host or port to test differs from the stored connection", apache/airflow#73298):
+    storing 0, which no connection here uses, lets the button work."""
+    return {**conn, "port": 0}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -63,7 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     fd = os.open(args.out_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(connections(args.simulator), handle, indent=2)
+        json.dump({conn_id: _with_port_zero(conn) for conn_id, conn in connections(args.simulator).items()},
+                  handle, indent=2)
     return 0
 
 

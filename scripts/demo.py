@@ -2,8 +2,8 @@
 
 A fresh demo folder (``VBOTFLOW_VAR_DIR``, default ``var/demo``) with SQLite for Airflow's metadata,
 the integration DB and a seeded demo CRM; the VBot simulator and the webhook receiver on loopback;
-a dry run of the first campaign DAG (its masked preview), then every campaign DAG and ``vbot_reconcile``
-run for real; a summary printed and the report written.
+a preview (``vbot_preview``, nothing sent), then every campaign DAG and ``vbot_reconcile``, run for
+real; a summary printed and the report written.
 Everything it starts is stopped at the end.
 """
 
@@ -137,8 +137,9 @@ def main() -> int:
         step(f"receiver on :{receiver_port}, VBot simulator on :{simulator_port}")
 
         os.environ.update({
-            "AIRFLOW_CONN_VBOTFLOW_DB": json.dumps({"conn_type": "generic", "extra": {"sqlalchemy_url": db_url}}),
-            "AIRFLOW_CONN_CRM_DB": json.dumps({"conn_type": "generic", "extra": {"sqlalchemy_url": crm_url}}),
+            "AIRFLOW_CONN_VBOTFLOW_DB": json.dumps({"conn_type": "sqlalchemy_url",
+                                                    "extra": {"sqlalchemy_url": db_url}}),
+            "AIRFLOW_CONN_CRM_DB": json.dumps({"conn_type": "sqlalchemy_url", "extra": {"sqlalchemy_url": crm_url}}),
             "AIRFLOW_CONN_VBOT_DEFAULT": json.dumps({
                 "conn_type": "vbot", "host": f"http://127.0.0.1:{simulator_port}", "password": "sim-static-token",
                 "extra": {"vbot_id": "44634001", "group_code": "PR2023030714401", "history_backfill": True}}),
@@ -149,20 +150,19 @@ def main() -> int:
             bag = DagBag(dag_folder=str(REPO / "dags"))
         if bag.import_errors:
             raise RuntimeError(f"DAG import errors: {bag.import_errors}")
-        # What a data engineer does first: a dry run, whose preview and log mask phones, names and custom fields.
-        step(f"previewing vbot_campaign__{names[0]} (dry run: nothing is sent)")
+        # A look first, as a person would: the preview DAG builds a list and sends nothing.
+        step(f"previewing {names[0]} with vbot_preview (nothing is sent)")
         with quiet(log_path):
-            run = bag.get_dag(f"vbot_campaign__{names[0]}").test(
-                run_conf={"run_date": today.isoformat(), "dry_run": True})
+            run = bag.get_dag("vbot_preview").test(run_conf={"config": names[0], "run_date": today.isoformat()})
         if run.state != "success":
-            raise RuntimeError(f"the dry run of vbot_campaign__{names[0]} ended {run.state}; see {log_path}")
-        step(f"  preview in {VAR / 'dry_run' / names[0] / today.isoformat()}")
+            raise RuntimeError(f"vbot_preview ended {run.state}; see {log_path}")
+        preview = run.get_task_instance("preview_list").xcom_pull(task_ids="preview_list")
+        step(f"  {preview['extracted']} CRM rows, {preview['accepted']} accepted, "
+             f"{sum(preview['rejected_by_reason'].values())} rejected; files in {preview['preview_dir']}")
         for name in names:
             step(f"running vbot_campaign__{name} (Airflow task logs: {log_path})")
             with quiet(log_path):
-                # dry_run named: dag.test() keeps the previous run's conf in the DAG's params.
-                run = bag.get_dag(f"vbot_campaign__{name}").test(
-                    run_conf={"run_date": today.isoformat(), "dry_run": False})
+                run = bag.get_dag(f"vbot_campaign__{name}").test(run_conf={"run_date": today.isoformat()})
             step(f"  {run.state}")
             if run.state != "success":
                 raise RuntimeError(f"vbot_campaign__{name} ended {run.state}; see {log_path}")

@@ -1,7 +1,8 @@
 """The `make up` stack for tests: started on free ports in a temporary var dir, driven over HTTP only.
 
-Shared by the smoke test of the stack itself, the console's API tests and the browser tests; each
-module starts one stack and its tests share it (a start costs a minute or more).
+Shared by the smoke test of the stack itself (``tests/integration/test_local_stack.py``), the
+console's API tests and the browser tests (``tests/browser/``); each module (or package) starts one
+stack and its tests share it (a start costs a minute or more).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import requests
 import sqlalchemy as sa
@@ -60,7 +61,11 @@ def processes_of(var_dir: Path) -> list[int]:
     return found
 
 
-def wait_for(predicate: Callable[[], Any], timeout: float, what: str, interval: float = 2.0) -> Any:
+T = TypeVar("T")
+
+
+def wait_for(predicate: Callable[[], T], timeout: float, what: str, interval: float = 2.0) -> T:
+    """Poll ``predicate`` until it returns something truthy; fail naming ``what`` after ``timeout`` s."""
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
@@ -119,6 +124,10 @@ class Stack:
 
         return make_engine(self.db_url)
 
+    @property
+    def admin_password(self) -> str:
+        return self.password("admin")
+
     def password(self, user: str = "admin") -> str:
         password_file = self.var_dir / "airflow" / "simple_auth_manager_passwords.json.generated"
         return json.loads(password_file.read_text())[user]
@@ -139,11 +148,35 @@ class Stack:
             headers["Authorization"] = f"Bearer {self.token(user)}"
         return requests.request(method, f"{self.airflow}{path}", headers=headers, timeout=60, **kwargs)
 
+    def api_answer(self, method: str, path: str, user: str = "admin", **kwargs: Any) -> requests.Response:
+        """Airflow's REST API (``/api/v2/<path>``), whatever it answers."""
+        return self.request(method, f"/api/v2/{path}", user=user, **kwargs)
+
     def api(self, method: str, path: str, user: str = "admin", **kwargs: Any) -> Any:
         """Airflow's REST API (``/api/v2/<path>``); the answer must be a success."""
-        answer = self.request(method, f"/api/v2/{path}", user=user, **kwargs)
+        answer = self.api_answer(method, path, user=user, **kwargs)
         assert answer.ok, f"{method} {path}: {answer.status_code} {answer.text[:500]}"
-        return answer.json()
+        return answer.json() if answer.content else None
+
+    def sim(self, path: str) -> Any:
+        return requests.get(f"{self.simulator}/_sim/{path}", timeout=10).json()
+
+    def wait_for_dags(self, dag_ids: set[str], timeout: float = 180) -> None:
+        def listed() -> bool:
+            return dag_ids <= {d["dag_id"] for d in self.api("GET", "dags", params={"limit": 100})["dags"]}
+
+        wait_for(listed, timeout, f"the API to list {sorted(dag_ids)}")
+
+    def runs(self, dag_id: str) -> list[dict[str, Any]]:
+        return self.api("GET", f"dags/{dag_id}/dagRuns", params={"limit": 100})["dag_runs"]
+
+    def wait_for_run(self, dag_id: str, run_id: str, timeout: float = 300) -> str:
+        """The run's final state (success or failed)."""
+        def finished() -> str | None:
+            state = self.api("GET", f"dags/{dag_id}/dagRuns/{run_id}")["state"]
+            return state if state in ("success", "failed") else None
+
+        return wait_for(finished, timeout, f"dag run {run_id} of {dag_id}", interval=3)
 
     def run_dag(self, dag_id: str, conf: Mapping[str, Any], timeout: float = 300) -> tuple[str, str]:
         """Unpause and trigger ``dag_id``; wait for the run to end. Returns (run id, final state)."""
@@ -152,16 +185,14 @@ class Stack:
         self.api("PATCH", f"dags/{dag_id}", json={"is_paused": False})
         run_id = self.api("POST", f"dags/{dag_id}/dagRuns", json={"logical_date": None, "conf": dict(conf)})[
             "dag_run_id"]
+        return run_id, self.wait_for_run(dag_id, run_id, timeout)
 
-        def finished() -> str | None:
-            state = self.api("GET", f"dags/{dag_id}/dagRuns/{run_id}")["state"]
-            return state if state in ("success", "failed") else None
-
-        return run_id, wait_for(finished, timeout, f"dag run {run_id} of {dag_id}", interval=3)
-
-    def task_states(self, dag_id: str, run_id: str) -> dict[tuple[str, int], str]:
-        tis = self.api("GET", f"dags/{dag_id}/dagRuns/{run_id}/taskInstances", params={"limit": 100})
-        return {(t["task_id"], t["map_index"]): t["state"] for t in tis["task_instances"]}
+    def task_states(self, dag_id: str, run_id: str) -> dict[str, str | None]:
+        """State per task instance: ``task_id``, or ``task_id[map_index]`` for a mapped one."""
+        instances = self.api("GET", f"dags/{dag_id}/dagRuns/{run_id}/taskInstances",
+                             params={"limit": 100})["task_instances"]
+        return {t["task_id"] if t["map_index"] < 0 else f"{t['task_id']}[{t['map_index']}]": t["state"]
+                for t in instances}
 
     def log_tails(self, lines: int = 15) -> str:
         return "\n".join(f"--- {log.name}\n" + "\n".join(log.read_text(errors="replace").splitlines()[-lines:])

@@ -26,6 +26,8 @@ def test_demo_summary_matches_the_database(tmp_path) -> None:
                           env=env, timeout=900, cwd=REPO)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "running vbot_reconcile" in done.stdout and "call results delivered" in done.stdout
+    assert "with vbot_preview (nothing is sent)" in done.stdout
+    assert (tmp_path / "demo" / "previews").is_dir()
     summary = json.loads(next(line for line in done.stdout.splitlines() if line.startswith("SUMMARY "))[8:])
 
     engine = sa.create_engine(f"sqlite:///{tmp_path / 'demo' / 'vbotflow.db'}")

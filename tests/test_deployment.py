@@ -90,6 +90,15 @@ def test_every_service_of_the_deployment_is_there(services: dict[str, Any]) -> N
     assert env["AIRFLOW__CORE__LOAD_EXAMPLES"] == "false"
 
 
+def test_the_ui_tests_connections_and_shows_vietnam_time(services: dict[str, Any]) -> None:
+    # The API server runs the Test button; every Airflow component gets the same settings anyway.
+    for name in AIRFLOW_SERVICES:
+        env = services[name]["environment"]
+        assert env["AIRFLOW__CORE__TEST_CONNECTION"] == "Enabled", name
+        assert env["VBOTFLOW_UI_TIMEZONE"] == "${VBOTFLOW_UI_TIMEZONE:-Asia/Ho_Chi_Minh}", name
+    assert env_example()["VBOTFLOW_UI_TIMEZONE"] == "Asia/Ho_Chi_Minh"
+
+
 def test_services_run_the_image_built_from_the_dockerfile(services: dict[str, Any]) -> None:
     for name in BUILT_FROM_DOCKERFILE:
         assert services[name]["build"] == {"context": ".", "dockerfile": "Dockerfile"}, name
@@ -241,6 +250,8 @@ def test_fill_secrets_replaces_every_placeholder_consistently(tmp_path: Path) ->
 
     assert Fernet(values["AIRFLOW_FERNET_KEY"]).decrypt(Fernet(values["AIRFLOW_FERNET_KEY"]).encrypt(b"x")) == b"x"
     assert values["POSTGRES_PASSWORD"] != values["REDIS_PASSWORD"]
+    # HS512 wants a key of 64 bytes or more: shorter ones make PyJWT warn in every component's log.
+    assert len(values["AIRFLOW_JWT_SECRET"].encode()) >= 64
     for secret in (values["POSTGRES_PASSWORD"], values["VBOTFLOW_WEBHOOK_TOKEN"]):
         assert secret not in done.stdout
     assert env_file.stat().st_mode & 0o077 == 0

@@ -7,6 +7,8 @@ __version__ = "0.1.0"
 
 def get_provider_info() -> dict:
     """Provider metadata read by Airflow's ProvidersManager (entry point ``apache_airflow_provider``)."""
+    from vbot_provider.conn_fields import VBOT_EXTRAS
+
     return {
         "package-name": "vbotflow",
         "name": "VBot auto-call",
@@ -19,7 +21,8 @@ def get_provider_info() -> dict:
                 "tags": ["service"],
             }
         ],
-        "hooks": [{"integration-name": "VBot", "python-modules": ["vbot_provider.hooks.vbot"]}],
+        "hooks": [{"integration-name": "VBot",
+                   "python-modules": ["vbot_provider.hooks.vbot", "vbot_provider.hooks.sql"]}],
         "operators": [{"integration-name": "VBot", "python-modules": ["vbot_provider.operators.vbot"]}],
         "connection-types": [
             {
@@ -38,30 +41,25 @@ def get_provider_info() -> dict:
                         "login": "leave empty to use the password field as a static access token",
                     },
                 },
+                "conn-fields": {field.name: field.conn_field() for field in VBOT_EXTRAS},
+            },
+            {
+                "connection-type": "sqlalchemy_url",
+                "hook-class-name": "vbot_provider.hooks.sql.SqlAlchemyUrlHook",
+                "hook-name": "Database (SQLAlchemy URL)",
+                "ui-field-behaviour": {
+                    "hidden-fields": ["schema", "port", "host", "login", "extra"],
+                    "relabeling": {"password": "Password (put into the URL; leave it out of the URL field)"},
+                },
                 "conn-fields": {
-                    "vbot_id": {
-                        "label": "VBot ID",
-                        "description": "Your customer VBot ID (vbotId in the create body).",
+                    "sqlalchemy_url": {
+                        "label": "SQLAlchemy URL",
+                        "description": "The database, e.g. postgresql+psycopg://crm@db.internal:5432/crm, "
+                                       "mysql+pymysql://crm@db:3306/crm or sqlite:////srv/vbotflow/crm.db. "
+                                       "Put the password in the Password field, not in the URL.",
                         "schema": {"type": "string"},
-                    },
-                    "group_code": {
-                        "label": "Group code",
-                        "description": "Group ('Mã nhóm', groupCode in the create body).",
-                        "schema": {"type": "string"},
-                    },
-                    "max_retries": {
-                        "label": "Retries of transient errors",
-                        "schema": {"type": ["integer", "null"], "default": 3, "minimum": 0, "maximum": 10},
-                    },
-                    "backoff_seconds": {
-                        "label": "First backoff (seconds)",
-                        "schema": {"type": ["number", "null"], "default": 2, "minimum": 0},
-                    },
-                    "timeout_seconds": {
-                        "label": "Read timeout (seconds)",
-                        "schema": {"type": ["number", "null"], "default": 30, "minimum": 1},
                     },
                 },
-            }
+            },
         ],
     }

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from airflow.sdk import BaseHook
 from airflow.sdk.exceptions import AirflowNotFoundException
-from sqlalchemy.engine import URL
+from sqlalchemy.engine import URL, make_url
 
 from vbotflow import settings
 
@@ -25,10 +25,17 @@ _DRIVERS = {
 
 
 def url_from_connection(conn_id: str) -> str:
-    """The connection's ``sqlalchemy_url`` extra, or a URL built from its fields."""
+    """The connection's ``sqlalchemy_url`` extra, or a URL built from its fields.
+
+    A password in the connection's password field goes into a ``sqlalchemy_url`` that has none, so
+    the secret can live in the field Airflow masks rather than in the extra it shows.
+    """
     conn = BaseHook.get_connection(conn_id)
     explicit = conn.extra_dejson.get("sqlalchemy_url")
     if explicit:
+        url = make_url(str(explicit))
+        if conn.password and url.password is None:
+            return url.set(password=conn.password).render_as_string(hide_password=False)
         return str(explicit)
     if conn.conn_type == "sqlite":
         return f"sqlite:///{conn.host}"

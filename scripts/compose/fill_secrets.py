@@ -22,6 +22,8 @@ PLACEHOLDER = re.compile(r"change-me-[a-z0-9-]+")
 def fresh(placeholder: str) -> str:
     if placeholder == "change-me-fernet-key":
         return base64.urlsafe_b64encode(os.urandom(32)).decode()  # what Fernet.generate_key() makes
+    if placeholder == "change-me-jwt-secret":
+        return secrets.token_hex(48)  # 96 characters: HS512 wants a key of at least 64 bytes
     return secrets.token_hex(24)  # URL-safe: these end up inside database URLs
 
 

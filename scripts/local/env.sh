@@ -48,3 +48,19 @@ export AIRFLOW__CORE__PARALLELISM="${AIRFLOW__CORE__PARALLELISM:-4}"
 export AIRFLOW__API__WORKERS="${AIRFLOW__API__WORKERS:-1}"
 # A new DAG file shows up within seconds instead of the default five minutes.
 export AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL="${AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL:-30}"
+
+# --- What the UI shows and lets you click (README "Local Airflow UI") ---
+# The Test button of Admin → Connections (VBot: token and one call-history read; databases: SELECT 1).
+export AIRFLOW__CORE__TEST_CONNECTION="${AIRFLOW__CORE__TEST_CONNECTION:-Enabled}"
+# Airflow 3 has no server-side UI time zone: the vbotflow_ui plugin makes this the browser's default.
+export VBOTFLOW_UI_TIMEZONE="${VBOTFLOW_UI_TIMEZONE-Asia/Ho_Chi_Minh}"  # set but empty: no default
+# The API server's host as Airflow's config sees it (the command line's --host is not): a loopback
+# host keeps the simple auth manager from warning that the stack "looks like production".
+export AIRFLOW__API__HOST="${AIRFLOW__API__HOST:-127.0.0.1}"
+# Every process writes one log folder and no log servers run: read running and deferred tasks' logs
+# from that folder instead of failing to reach a log server ("Could not read served logs").
+export AIRFLOW__LOGGING__LOGGING_CONFIG_CLASS="${AIRFLOW__LOGGING__LOGGING_CONFIG_CLASS:-vbot_provider.local_logging.LOGGING_CONFIG}"
+# The JWT secret of the API and of tasks: 64 random bytes (HS512 wants 64; Airflow's own is 16), made
+# once by up.sh, read from the file so it is in no environment and no command line.
+STACK_JWT_SECRET_FILE="$STACK_VAR/jwt_secret"
+export AIRFLOW__API_AUTH__JWT_SECRET_CMD="cat '$STACK_JWT_SECRET_FILE'"

@@ -52,6 +52,9 @@ fi
 if [ ! -s "$STACK_PRIVACY_KEY_FILE" ]; then
     (umask 077 && "$py" -c 'import secrets; print(secrets.token_hex(32))' >"$STACK_PRIVACY_KEY_FILE")
 fi
+if [ ! -s "$STACK_JWT_SECRET_FILE" ]; then
+    (umask 077 && "$py" -c 'import secrets; print(secrets.token_urlsafe(64))' >"$STACK_JWT_SECRET_FILE")
+fi
 "$STACK_VENV/bin/vbotflow" --url "$VBOTFLOW_DB_URL" db upgrade
 if [ ! -f "$STACK_VAR/crm.db" ]; then
     "$STACK_VENV/bin/vbotflow" crm seed --url "$STACK_CRM_URL" --rows "$CRM_ROWS"
@@ -162,6 +165,8 @@ The local stack is up (state in $STACK_VAR, logs in $STACK_LOGS).
                webhook token ${token:0:4}… in $STACK_TOKEN_FILE
   simulator    http://127.0.0.1:$SIMULATOR_PORT   (connection vbot_default; posts call results to the receiver)
   connections  vbot_default, crm_db ($STACK_VAR/crm.db), vbotflow_db ($STACK_VAR/vbotflow.db)
-DAGs are paused when first seen: unpause one in the UI, or trigger it with {"dry_run": true}.
+To look at a day's list without sending anything, trigger vbot_preview (pick the campaign in its
+form); a campaign DAG, once unpaused or triggered, creates campaigns inside its calling window.
+Times in the UI: ${VBOTFLOW_UI_TIMEZONE:-the browser zone} (User → Timezone changes it for your browser).
 'make down' stops it all.
 MSG

@@ -1,60 +1,107 @@
-"""Browser tests: Debian's headless Chromium driven by selenium, against the stack `make up` starts.
+"""Fixtures of the browser tests: Debian's headless Chromium driven by selenium, against `make up` stacks.
 
-Fixtures, kept small to be shared by every browser test module:
+Needs ``chromium`` and ``chromium-driver`` (``.ci/run`` installs them). Without them the tests skip,
+except under ``CI=true``, where that fails the run. Two ways in, sharing ``harness.py``:
 
-- ``chromium``: one browser per module (a fresh profile, no network but loopback in practice: no
-  sync, no component updates, no background requests);
-- ``browser_stack``: one `make up` per module; a module may define ``stack_env(tmp_path) -> dict``
-  for its own settings (users, simulator faults, campaign configs);
-- ``login(driver, stack, user)``: signs in through the simple auth manager's login form.
+- the Airflow UI as a developer finds it: ``ui_stack`` (one `make up` for the package, nothing
+  preset) and ``ui`` (a logged-in ``AirflowUI`` per module, local storage emptied before each test);
+- a module's own stack: ``browser_stack`` (one `make up` per module; the module may define
+  ``stack_env(conf_dir) -> dict`` for its settings: users, simulator faults, campaign configs),
+  ``driver`` (a plain WebDriver per module) and ``login(driver, stack, user)``.
 
-A failing test leaves a screenshot and the page's HTML in ``test-artifacts/`` (git-ignored); the
-path is printed. Without chromium and chromium-driver the tests skip, except under ``CI=true``
-(``.ci/run`` installs them).
+A failing test leaves a screenshot, the page's HTML (and with ``ui`` the browser console) in
+``test-artifacts/browser/`` (git-ignored) and prints their paths.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.stack import REPO, Stack, running_stack
-
-ARTIFACTS = REPO / "test-artifacts"
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--window-size=1440,1000")
+from tests.browser.harness import ARTIFACTS, AirflowUI, browser_binaries, new_driver
+from tests.conftest import IN_CI
+from tests.stack import Stack, running_stack
 
 
-def _binaries() -> tuple[str, str]:
-    browser = shutil.which("chromium") or shutil.which("chromium-browser")
-    driver = shutil.which("chromedriver")
-    if not browser or not driver:
-        message = "chromium and chromium-driver are not installed (apt-get install -y chromium chromium-driver)"
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    """Keep each phase's report on the test item, so fixtures can tell whether the test failed."""
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
+def _failed(request: pytest.FixtureRequest) -> bool:
+    return any(getattr(request.node, f"report_{when}", None) is not None
+               and getattr(request.node, f"report_{when}").failed for when in ("setup", "call"))
+
+
+def _artifact_name(request: pytest.FixtureRequest) -> str:
+    return re.sub(r"[^\w.-]+", "_", request.node.nodeid.split("::")[-1])
+
+
+@pytest.fixture(scope="session")
+def chromium() -> tuple[str, str]:
+    binaries = browser_binaries()
+    if binaries is None:
+        message = "chromium and chromedriver are not installed (apt-get install chromium chromium-driver)"
         if IN_CI:
-            pytest.fail(message + "; CI=true: browser tests must run, not skip", pytrace=False)
+            pytest.fail(message + " (CI=true: the browser tests must run, not skip)", pytrace=False)
         pytest.skip(message)
-    return browser, driver
+    return binaries
+
+
+# --- the Airflow UI as a developer finds it ------------------------------------------------------
+
+
+@pytest.fixture(scope="package")
+def ui_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """`make up` as a developer runs it: the scheduler schedules, DAGs start paused, nothing preset."""
+    with running_stack(tmp_path_factory.mktemp("ui-stack-var"), AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE="True") as stack:
+        yield stack
 
 
 @pytest.fixture(scope="module")
-def chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
+def browser(chromium: tuple[str, str], ui_stack: Stack,
+            tmp_path_factory: pytest.TempPathFactory) -> Iterator[AirflowUI]:
+    """One headless Chromium per test module, with a fresh profile, logged in as the admin."""
+    driver = new_driver(tmp_path_factory.mktemp("chromium-profile"))
+    try:
+        ui = AirflowUI(driver, ui_stack.airflow)
+        ui.login("admin", ui_stack.admin_password)
+        yield ui
+    finally:
+        driver.quit()
 
-    browser, driver_path = _binaries()
-    options = webdriver.ChromeOptions()
-    options.binary_location = browser
-    for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(driver_path), options=options)
+
+@pytest.fixture
+def ui(request: pytest.FixtureRequest, browser: AirflowUI) -> Iterator[AirflowUI]:
+    """The module's browser as a new visitor finds it (nothing in its local storage), still logged in."""
+    browser.forget_preferences()
+    yield browser
+    if _failed(request):
+        paths = browser.save_artifacts(_artifact_name(request))
+        print(f"\nbrowser artifacts of {request.node.nodeid}:\n  " + "\n  ".join(str(p) for p in paths))
+
+
+# --- a module's own stack -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def browser_stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    make_env: Callable[[Path], dict[str, str]] | None = getattr(request.module, "stack_env", None)
+    env = make_env(tmp_path_factory.mktemp("browser-stack-conf")) if make_env else {}
+    with running_stack(tmp_path_factory.mktemp("browser-stack"), **env) as stack:
+        yield stack
+
+
+@pytest.fixture(scope="module")
+def module_driver(chromium: tuple[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    driver = new_driver(tmp_path_factory.mktemp("chromium-profile"))
     driver.set_page_load_timeout(60)
     try:
         yield driver
@@ -62,13 +109,17 @@ def chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         driver.quit()
 
 
-@pytest.fixture(scope="module")
-def browser_stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    var_dir = tmp_path_factory.mktemp("browser-stack")
-    make_env: Callable[[Path], dict[str, str]] | None = getattr(request.module, "stack_env", None)
-    env = make_env(tmp_path_factory.mktemp("browser-stack-conf")) if make_env else {}
-    with running_stack(var_dir, **env) as stack:
-        yield stack
+@pytest.fixture
+def driver(request: pytest.FixtureRequest, module_driver: Any) -> Iterator[Any]:
+    """The module's WebDriver; on failure a screenshot of the window and the HTML of the page (or frame)."""
+    yield module_driver
+    if _failed(request):
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        stem = str(ARTIFACTS / _artifact_name(request))
+        Path(stem + ".html").write_text(module_driver.page_source, encoding="utf-8")
+        module_driver.switch_to.default_content()
+        module_driver.save_screenshot(stem + ".png")
+        print(f"\nscreenshot of the failure: {stem}.png (page: {stem}.html)")
 
 
 @pytest.fixture
@@ -87,26 +138,3 @@ def login() -> Callable[[Any, Stack, str], None]:
         wait.until(lambda d: any(c["name"] == "_token" for c in d.get_cookies()))
 
     return sign_in
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
-    outcome = yield
-    report = outcome.get_result()
-    setattr(item, f"report_{report.when}", report)
-
-
-@pytest.fixture(autouse=True)
-def screenshot_on_failure(request: pytest.FixtureRequest) -> Iterator[None]:
-    yield
-    report = getattr(request.node, "report_call", None)
-    if report is None or not report.failed or "chromium" not in request.fixturenames:
-        return
-    driver = request.getfixturevalue("chromium")
-    ARTIFACTS.mkdir(exist_ok=True)
-    stem = str(ARTIFACTS / re.sub(r"[^A-Za-z0-9_-]+", "_", request.node.nodeid))
-    # The page the test was in (often the console's frame), then the whole window.
-    Path(stem + ".html").write_text(driver.page_source, encoding="utf-8")
-    driver.switch_to.default_content()
-    driver.save_screenshot(stem + ".png")
-    print(f"\nscreenshot of the failure: {stem}.png (page: {stem}.html)")  # noqa: T201

@@ -25,10 +25,10 @@ from tests.integration.campaign_env import write_test_config
 from tests.integration.receiver_support import TOKEN, werkzeug_server
 from tests.integration.sim_http import GROUP_CODE, VBOT_ID, fast_config, wait_idle
 from vbotflow.campaigns import outbox
-from vbotflow.campaigns.build import build_daily_list
+from vbotflow.campaigns.build import build_daily_list, preview_daily_list
 from vbotflow.campaigns.config import load_config
 from vbotflow.campaigns.list_store import chunk_contacts
-from vbotflow.campaigns.preview import write_preview
+from vbotflow.campaigns.preview import preview_dir, write_preview
 from vbotflow.campaigns.transform import transform
 from vbotflow.reconcile.attempts import parse_new_events
 from vbotflow.reconcile.kpi import refresh_kpis
@@ -141,16 +141,16 @@ def build_day(p: Project, run_date: date, *, seed: int, first_campaign_id: int, 
         return build_create_body(vbot_id=VBOT_ID, group_code=GROUP_CODE, template_id=config.template_id, name=name,
                                  contacts=contacts)
 
-    # A dry run (masked preview, as the DAG writes it), then the same day in clear (--show-personal-data).
-    preview = build_daily_list(config=config, run_date=run_date, crm_engine=crm, db_engine=engine, body_for=body_for,
-                               dry_run=True, preview_root=p.var_dir / "dry_run")
+    # A masked preview (as vbot_preview writes it), then the same day in clear (--show-personal-data).
+    preview = preview_daily_list(config=config, run_date=run_date, crm_engine=crm, db_engine=engine,
+                                 body_for=body_for, out_dir=preview_dir(p.var_dir, CONFIG, run_date.isoformat()))
     from vbotflow.campaigns.extract import extract, sql_parameters
     from vbotflow.campaigns.list_store import plan_chunks
 
     result = transform(extract(crm, config, sql_parameters(config, run_date)), config)
-    write_preview(p.var_dir / "dry_run" / f"{CONFIG}_clear" / run_date.isoformat(), result,
+    write_preview(preview_dir(p.var_dir, f"{CONFIG}_clear", run_date.isoformat()), result,
                   {n: body_for(f"x{n}", c) for n, c in plan_chunks(config, result).items()}, mask=False)
-    assert preview.dry_run
+    assert preview.accepted > 0
     build_daily_list(config=config, run_date=run_date, crm_engine=crm, db_engine=engine, body_for=body_for)
 
     delivery = {"webhook_url": f"{p.receiver_url}/webhooks/vbot", "headers": {"X-Webhook-Token": TOKEN},

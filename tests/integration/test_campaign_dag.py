@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import time as pytime
 from datetime import datetime, time, timedelta
 
@@ -86,23 +87,43 @@ def test_campaigns_are_created_once_with_the_right_fields(airflow_db, db_url, mo
         engine.dispose()
 
 
-def test_dry_run_sends_nothing_and_writes_a_masked_preview(airflow_db, db_url, monkeypatch, tmp_path) -> None:
+def test_a_future_run_date_is_refused_at_once_and_builds_nothing(airflow_db, db_url, monkeypatch, tmp_path) -> None:
+    # Waiting days for a future day's window would hold the DAG's only active run (max_active_runs=1):
+    # every later run, scheduled or triggered, would queue behind it.
     with campaign_env(monkeypatch, tmp_path, db_url) as env:
-        write_test_config(env.campaigns_dir, "payment_reminder", max_phones_per_campaign=40)
-        run = env.run("payment_reminder", dry_run=True)
-        assert run.state == "success", _task_states(run)
+        write_test_config(env.campaigns_dir, "payment_reminder")
+        tomorrow = env.run_date + timedelta(days=1)
+        run = env.run("payment_reminder", run_date=tomorrow.isoformat())
+        states = _task_states(run)
+        assert run.state == "failed" and states["build_list"] == "failed", states
+        assert states["calling_window"] != "deferred"
+        (ti,) = [t for t in run.get_task_instances() if t.task_id == "build_list"]
+        assert ti.try_number == 1  # refused for good, not retried
+        assert env.sim("creates") == []
+        engine = make_engine(db_url)
+        assert _count(engine, campaign_run) == _count(engine, campaign_contact) == _count(engine, rejected_contact) == 0
+        assert _count(engine, suppression) == 0
+        engine.dispose()
+
+
+def test_a_dry_run_key_is_refused_before_anything_is_built(airflow_db, db_url, monkeypatch, tmp_path,
+                                                          capfd, caplog) -> None:
+    # Campaign DAGs have no dry run. Airflow ignores conf keys no Param declares, so without the check
+    # an old habit's {"dry_run": true} would run for real and send.
+    with campaign_env(monkeypatch, tmp_path, db_url) as env:
+        write_test_config(env.campaigns_dir, "payment_reminder")
+        with caplog.at_level(logging.INFO):
+            run = env.run("payment_reminder", dry_run=True)
+        states = _task_states(run)
+        assert run.state == "failed" and states["build_list"] == "failed", states
         assert env.sim("creates") == []
         engine = make_engine(db_url)
         assert _count(engine, campaign_run) == _count(engine, campaign_contact) == _count(engine, rejected_contact) == 0
         engine.dispose()
-
-        preview = env.var_dir / "dry_run" / "payment_reminder" / env.run_date.isoformat()
-        counts = json.loads((preview / "counts.json").read_text())
-        assert counts["extracted"] == counts["accepted"] + counts["rejected"] > 0
-        payload = json.loads((preview / "payload_chunk_001.json").read_text())
-        phones = [f["value"] for p in payload["phones"] for f in p["fields"] if f["key"] == "phone"]
-        assert len(phones) == counts["chunks"]["1"] == 40
-        assert all(p[2:8] == "******" for p in phones)
+    captured = capfd.readouterr()
+    out = "\n".join([captured.out, captured.err, caplog.text])  # dag.test's task log: stdout or logging
+    assert "has key(s) this DAG does not know: dry_run" in out
+    assert "trigger vbot_preview" in out and "Nothing was built or sent" in out
 
 
 def test_a_run_date_whose_window_has_passed_fails_and_sends_nothing(airflow_db, db_url, monkeypatch,

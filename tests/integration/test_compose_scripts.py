@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from vbot_provider.conn_fields import default_extras
 from vbotflow.store import db
 
 REPO = Path(__file__).resolve().parents[2]
@@ -137,7 +138,13 @@ def test_compose_init_migrates_both_databases_sets_the_admin_and_writes_connecti
     assert vbot.is_encrypted and "vbot-marker-1209" not in vbot.password
     fernet = Fernet(fernet_key)
     assert fernet.decrypt(vbot.password.encode()).decode() == "vbot-marker-1209"
-    assert json.loads(fernet.decrypt(vbot.extra.encode())) == {"vbot_id": "44634999", "group_code": "PR2026"}
-    crm_extra = json.loads(fernet.decrypt(rows["crm_db"].extra.encode()))
-    assert crm_extra == {"sqlalchemy_url": "postgresql+psycopg://crm:crm-marker-8812@crm.example.vn:5432/crm"}
-    assert "crm-marker-8812" not in rows["crm_db"].extra
+    # Every extra the hook reads is written, so the UI's edit form shows each of them.
+    assert json.loads(fernet.decrypt(vbot.extra.encode())) == {**default_extras(), "vbot_id": "44634999",
+                                                              "group_code": "PR2026"}
+    # The CRM's password sits in the (encrypted, masked) password field; the URL the UI shows has none.
+    crm = rows["crm_db"]
+    assert crm.conn_type == "sqlalchemy_url"
+    crm_extra = json.loads(fernet.decrypt(crm.extra.encode()))
+    assert crm_extra == {"sqlalchemy_url": "postgresql+psycopg://crm@crm.example.vn:5432/crm"}
+    assert fernet.decrypt(crm.password.encode()).decode() == "crm-marker-8812"
+    assert "crm-marker-8812" not in crm.extra + crm.password

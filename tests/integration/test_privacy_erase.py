@@ -86,7 +86,7 @@ def test_erase_leaves_the_number_only_in_suppression_and_every_kpi_as_it_was(db_
 
         # The person is everywhere the project keeps data, in several spellings (else this test proves nothing).
         assert _tables(search_database(p.db_url)) == ALL_TABLES
-        assert {f.split("/")[0] for f in search_files(p.var_dir)} == {"spool", "dry_run"}
+        assert {f.split("/")[0] for f in search_files(p.var_dir)} == {"spool", "previews"}
         before = kpi_snapshot(p.db_url, day, day, rebuild=True)
         others = _contacts(p.db_url)
 

@@ -146,7 +146,7 @@ def test_retention_deidentifies_old_reconciled_data_and_leaves_the_rest(db_url, 
         new_c = _rows(p.db_url, [today], campaigns_c, events_b, events_c)
         phones_c, names_c = _people(new_c)
         recycling = _recycling(p.db_url, config, today, phones_c)
-        previews = sorted(str(f.relative_to(p.var_dir)) for f in (p.var_dir / "dry_run").glob("*/*"))
+        previews = sorted(str(f.relative_to(p.var_dir)) for f in (p.var_dir / "previews").glob("*/*"))
         assert len(previews) == 6
 
         dry = apply_retention(engine, key=KEY.encode(), retention_days=90, var_dir=p.var_dir, dry_run=True)
@@ -166,7 +166,7 @@ def test_retention_deidentifies_old_reconciled_data_and_leaves_the_rest(db_url, 
         assert all(r["deidentified_at"] and is_contact_pseudonym(r["crm_contact_id"])
                    for r in rows_b["rejected_contact"])
         assert _rows(p.db_url, [today], campaigns_c, events_b, events_c) == new_c  # new
-        assert sorted(str(f.relative_to(p.var_dir)) for f in (p.var_dir / "dry_run").glob("*/*")) == [
+        assert sorted(str(f.relative_to(p.var_dir)) for f in (p.var_dir / "previews").glob("*/*")) == [
             f for f in previews if today.isoformat() in f]
 
         # Reconciliation reads what it read before: the same outcomes and KPIs, no attempt twice.

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from tests.integration.campaign_env import campaign_env, write_test_config
 from tests.integration.receiver_support import werkzeug_server
-from vbotflow.campaigns.build import build_daily_list
+from vbotflow.campaigns.build import preview_daily_list
 from vbotflow.campaigns.config import load_config
 from vbotflow.store.db import make_engine
 from vbotflow.store.tables import call_attempt, contact_outcome, kpi_daily
@@ -120,14 +120,13 @@ def test_recycling_is_respected_by_the_next_days_list(airflow_db, db_url, monkey
 
             # The next day's list: unanswered numbers have had their one attempt; answered ones may come back.
             crm = make_engine(env.crm_url)
-            outcome = build_daily_list(
+            outcome = preview_daily_list(
                 config=load_config(path), run_date=env.run_date + timedelta(days=1), crm_engine=crm,
-                db_engine=engine, dry_run=True, preview_root=tmp_path / "preview",
+                db_engine=engine, out_dir=tmp_path / "preview",
                 body_for=lambda name, contacts: build_create_body(vbot_id="1", group_code="G", template_id=2932,
                                                                   name=name, contacts=contacts))
             crm.dispose()
-            rejects = json.loads((tmp_path / "preview" / "payment_reminder" /
-                                  (env.run_date + timedelta(days=1)).isoformat() / "counts.json").read_text())
+            rejects = json.loads((tmp_path / "preview" / "counts.json").read_text())
             assert outcome.rejected_by_reason.get("attempt_limit", 0) > 0
             assert rejects["rejected_by_reason"]["attempt_limit"] == outcome.rejected_by_reason["attempt_limit"]
             assert outcome.rejected_by_reason["attempt_limit"] <= len(not_reached)

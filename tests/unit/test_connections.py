@@ -40,3 +40,15 @@ def test_without_a_vbotflow_db_connection_the_environment_decides(monkeypatch, t
     monkeypatch.delenv("AIRFLOW_CONN_VBOTFLOW_DB", raising=False)
     monkeypatch.setenv("VBOTFLOW_DB_URL", f"sqlite:///{tmp_path / 'x.db'}")
     assert integration_db_url() == f"sqlite:///{tmp_path / 'x.db'}"
+
+
+def test_the_password_field_goes_into_a_url_without_one(monkeypatch) -> None:
+    # scripts/connections.py keeps the password out of the extra (which the UI shows) and in the field.
+    _connection(monkeypatch, "crm_split", conn_type="sqlalchemy_url", password="p@ss/w:rd",
+                extra={"sqlalchemy_url": "postgresql+psycopg://crm@db.internal:5432/crm"})
+    url = make_url(url_from_connection("crm_split"))
+    assert (url.username, url.password, url.host, url.database) == ("crm", "p@ss/w:rd", "db.internal", "crm")
+    # A URL that carries its own password keeps it.
+    _connection(monkeypatch, "crm_whole", conn_type="sqlalchemy_url", password="other",
+                extra={"sqlalchemy_url": "postgresql+psycopg://crm:mine@db/crm"})
+    assert make_url(url_from_connection("crm_whole")).password == "mine"

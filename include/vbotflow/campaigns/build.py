@@ -1,4 +1,4 @@
-"""A day's list for one campaign config: extract → transform → record, or a dry-run preview.
+"""A day's list for one campaign config: extract → transform → record it, or only preview it.
 
 Free of Airflow: the DAG passes engines and a ``body_for`` callable (the hook's body builder).
 """
@@ -18,7 +18,7 @@ from vbotflow.campaigns import exclusions, list_store
 from vbotflow.campaigns.config import CampaignConfig
 from vbotflow.campaigns.extract import extract, sql_parameters
 from vbotflow.campaigns.preview import write_preview
-from vbotflow.campaigns.transform import transform
+from vbotflow.campaigns.transform import TransformResult, transform
 from vbotflow.vbot.api import payload_sha256
 
 log = logging.getLogger(__name__)
@@ -36,26 +36,41 @@ class DailyListOutcome:
     accepted: int
     rejected_by_reason: dict[str, int]
     chunks: list[dict[str, Any]] = field(default_factory=list)
-    dry_run: bool = False
-    preview_dir: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
 
-def build_daily_list(
-    *,
-    config: CampaignConfig,
-    run_date: date,
-    crm_engine: Engine,
-    db_engine: Engine,
-    body_for: BodyBuilder,
-    limit: int | None = None,
-    dry_run: bool = False,
-    preview_root: Path | None = None,
-    interval: tuple[datetime | None, datetime | None] = (None, None),
-) -> DailyListOutcome:
-    """Extract and clean the day's list; record it (or, in a dry run, only write a preview)."""
+@dataclass(frozen=True)
+class PreviewOutcome:
+    """What a preview found and where its files are: counts and paths, no personal data."""
+
+    config: str
+    run_date: str
+    extracted: int
+    accepted: int
+    rejected_by_reason: dict[str, int]
+    chunk_sizes: dict[str, int]  # chunk number (as text: XCom is JSON) → contacts
+    preview_dir: str
+    files: list[str]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+    def summary(self) -> str:
+        """One paragraph a person reads in the task log."""
+        rejected = sum(self.rejected_by_reason.values())
+        reasons = ", ".join(f"{reason} {n}" for reason, n in sorted(self.rejected_by_reason.items())) or "none"
+        largest = max(self.chunk_sizes.values(), default=0)
+        return (f"Preview of {self.config} for {self.run_date}: {self.extracted} CRM row(s), {self.accepted} "
+                f"accepted in {len(self.chunk_sizes)} campaign(s) of at most {largest} contacts, {rejected} "
+                f"rejected ({reasons}). Nothing was sent to VBot and nothing was recorded. "
+                f"Files in {self.preview_dir}: {', '.join(Path(f).name for f in self.files)} (phones masked).")
+
+
+def _clean_list(config: CampaignConfig, run_date: date, crm_engine: Engine, db_engine: Engine, limit: int | None,
+                interval: tuple[datetime | None, datetime | None]) -> TransformResult:
+    """Extract and clean the day's list: reads the CRM and the integration DB, writes nothing."""
     raw = extract(crm_engine, config, sql_parameters(config, run_date, *interval), limit=limit)
     attempts_used, retry_later = exclusions.recycling_state(db_engine, config.name, run_date, config.retry_after_hours)
     result = transform(
@@ -71,26 +86,56 @@ def build_daily_list(
                              f"+ rejected {sum(rejected.values())}")
     log.info("%s %s: extracted %d, accepted %d, rejected %d %s", config.name, run_date, result.extracted,
              len(result.accepted), sum(rejected.values()), rejected)
+    return result
 
+
+def build_daily_list(
+    *,
+    config: CampaignConfig,
+    run_date: date,
+    crm_engine: Engine,
+    db_engine: Engine,
+    body_for: BodyBuilder,
+    limit: int | None = None,
+    interval: tuple[datetime | None, datetime | None] = (None, None),
+) -> DailyListOutcome:
+    """Extract and clean the day's list and record it: contacts, rejects, a pending campaign_run per chunk."""
+    result = _clean_list(config, run_date, crm_engine, db_engine, limit, interval)
     contacts = list_store.plan_chunks(config, result)
     bodies = {n: body_for(config.campaign_name_for(run_date, n), c) for n, c in contacts.items()}
-    outcome = dict(config=config.name, run_date=run_date.isoformat(), extracted=result.extracted,
-                   accepted=len(result.accepted), rejected_by_reason=rejected)
-    if dry_run:
-        out_dir = (preview_root or Path("var/dry_run")) / config.name / run_date.isoformat()
-        paths = write_preview(out_dir, result, bodies, mask=True, first_chunk_only=True)
-        for path in paths:
-            if path.name.startswith("payload_chunk_"):
-                log.info("Dry run, nothing sent. First chunk's payload (phones, names and custom fields "
-                         "masked):\n%s",
-                         path.read_text(encoding="utf-8"))
-        log.info("Dry run preview written to %s", out_dir)
-        return DailyListOutcome(**outcome, dry_run=True, preview_dir=str(out_dir))
-
     dnc = result.rejected.loc[result.rejected["reject_reason"] == "dnc", "phone"].dropna().unique()
     added = exclusions.add_suppressions(db_engine, dnc, reason="crm_dnc", source=f"crm:{config.name}")
     if added:
         log.info("%d CRM do-not-call number(s) added to the suppression table", added)
     planned = list_store.save_daily_list(db_engine, config, run_date, result,
                                          {n: payload_sha256(b) for n, b in bodies.items()})
-    return DailyListOutcome(**outcome, chunks=[p.as_dict() for p in planned])
+    log.info("%s %s: %d campaign(s) planned (%s)", config.name, run_date, len(planned),
+             ", ".join(f"{p.campaign_name}: {p.phone_count} contacts" for p in planned) or "nothing to send")
+    return DailyListOutcome(config=config.name, run_date=run_date.isoformat(), extracted=result.extracted,
+                            accepted=len(result.accepted), rejected_by_reason=result.rejected_by_reason(),
+                            chunks=[p.as_dict() for p in planned])
+
+
+def preview_daily_list(
+    *,
+    config: CampaignConfig,
+    run_date: date,
+    crm_engine: Engine,
+    db_engine: Engine,
+    body_for: BodyBuilder,
+    out_dir: Path,
+    limit: int | None = None,
+) -> PreviewOutcome:
+    """The day's list as it would be sent, written to ``out_dir`` (personal data masked); nothing recorded or sent.
+
+    The integration DB is only read (suppression, frequency cap, recycling), so the preview rejects
+    what a real run of that day would reject.
+    """
+    result = _clean_list(config, run_date, crm_engine, db_engine, limit, (None, None))
+    contacts = list_store.plan_chunks(config, result)
+    bodies = {n: body_for(config.campaign_name_for(run_date, n), c) for n, c in contacts.items()}
+    paths = write_preview(out_dir, result, bodies, mask=True, first_chunk_only=True)
+    return PreviewOutcome(config=config.name, run_date=run_date.isoformat(), extracted=result.extracted,
+                          accepted=len(result.accepted), rejected_by_reason=result.rejected_by_reason(),
+                          chunk_sizes={str(n): len(c) for n, c in contacts.items()}, preview_dir=str(out_dir),
+                          files=[str(p) for p in paths])

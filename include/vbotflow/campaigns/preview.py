@@ -1,4 +1,4 @@
-"""Preview files of a day's list (dry runs, ``vbotflow transform``): payloads, rejects, counts.
+"""Preview files of a day's list (``vbot_preview``, ``vbotflow transform``): payloads, rejects, counts.
 
 Personal data is masked unless the operator asks for clear values (``vbotflow transform
 --show-personal-data``): phones (``09******78``), names and custom field values (``N***** V** A*``,
@@ -20,6 +20,13 @@ from vbotflow.privacy.masking import mask_phone, mask_text
 
 # Contact fields that are settings, not data about the person.
 NOT_PERSONAL_FIELDS = frozenset({"numberCall"})
+# Previews of the vbot_preview DAG live in <var>/previews/<config>/<run date>/ (erasure and retention look there).
+PREVIEWS_DIR = "previews"
+
+
+def preview_dir(var_dir: Path, config_name: str, run_date: object) -> Path:
+    """Where the preview of one config and run date is written."""
+    return var_dir / PREVIEWS_DIR / config_name / str(run_date)
 MASKED_NOTE = ("masked: phones, names and custom field values (vbotflow transform --show-personal-data "
                "writes them in clear)")
 CLEAR_NOTE = ("IN CLEAR: phones, names and custom field values, as asked (--show-personal-data); delete "

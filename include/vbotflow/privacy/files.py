@@ -1,4 +1,4 @@
-"""Personal data in files: the receiver's spool, dry-run previews (``var/dry_run``) and reports (``var/reports``).
+"""Personal data in files: the receiver's spool, previews (``var/previews``) and reports (``var/reports``).
 
 A spooled delivery is data not yet in the database, so an erasure de-identifies it in place (under
 the spool's drain lock); previews and reports are rewritten in place. Retention deletes preview
@@ -18,6 +18,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from vbotflow.campaigns.preview import PREVIEWS_DIR
 from vbotflow.privacy.deidentify import PersonPolicy, deidentify_body, deidentify_create_body, deidentify_document
 from vbotflow.privacy.pseudonyms import Pseudonymiser
 from vbotflow.privacy.rows import DUPLICATE_DETAIL
@@ -152,7 +153,7 @@ def erase_from_files(policy: PersonPolicy, ps: Pseudonymiser, contact_ids: Conta
     result.unreadable += [str(p) for p in sorted(Path(spool_dir).glob("*.corrupt"))] if Path(spool_dir).is_dir() else []
 
     eraser = _FileEraser(policy, ps, contact_ids)
-    previews = var_dir / "dry_run"
+    previews = var_dir / PREVIEWS_DIR
     _rewrite_files(previews, eraser, lambda p: p.relative_to(previews).parts[0], dry_run=dry_run,
                    result=result, area=PREVIEWS)
     _rewrite_files(var_dir / "reports", eraser, lambda _: None, dry_run=dry_run, result=result, area=REPORTS)
@@ -160,8 +161,8 @@ def erase_from_files(policy: PersonPolicy, ps: Pseudonymiser, contact_ids: Conta
 
 
 def old_preview_dirs(var_dir: Path, before: date) -> list[Path]:
-    """Preview folders ``dry_run/<config>/<run date>`` of run dates before ``before``."""
-    root = var_dir / "dry_run"
+    """Preview folders ``previews/<config>/<run date>`` of run dates before ``before``."""
+    root = var_dir / PREVIEWS_DIR
     found = []
     for folder in sorted(root.glob("*/*")) if root.is_dir() else []:
         try:

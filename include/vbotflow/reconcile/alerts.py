@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import date
 
@@ -11,6 +12,8 @@ from sqlalchemy.engine import Engine
 from vbotflow.store.tables import call_attempt, campaign_run, contact_outcome, rejected_contact
 from vbotflow.vbot.status import ACCOUNT_ALERT_CODES, STATUS_NAMES
 from vbotflow.vbot.timestamps import vietnam_days_in_utc
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,8 @@ def account_alerts(engine: Engine, date_from: date, date_to: date) -> list[Alert
              .group_by(a.c.status_code).order_by(a.c.status_code))
     with engine.connect() as conn:
         rows = conn.execute(query).all()
+    if not rows:
+        log.info("No call of %s to %s was refused for the account (103 balance, 105 package)", date_from, date_to)
     return [Alert("account", f"VBot answered {code} ({STATUS_NAMES[code]}) to {n} call(s) between "
                   f"{first:%Y-%m-%d %H:%M} and {last:%Y-%m-%d %H:%M} UTC: the VBot account needs attention "
                   "(top up the balance or renew the package); until then every call fails.")
@@ -64,4 +69,8 @@ def rate_alerts(engine: Engine, date_from: date, date_to: date, *, max_reject_ra
         if rate > max_missing_rate:
             alerts.append(Alert("missing_rate", f"{config_name} {day}: no result came for {rate:.0%} of the "
                                 f"contacts (threshold {max_missing_rate:.0%}); check the receiver and VBot's webhook"))
+    if not alerts:
+        log.info("Reject and missing-result rates of %d config-day(s) of %s to %s are within the thresholds "
+                 "(reject %.0f%%, missing %.0f%%)", len(set(sent) | set(rejected) | {(c, d) for c, d, *_ in outcomes}),
+                 date_from, date_to, max_reject_rate * 100, max_missing_rate * 100)
     return alerts

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -11,6 +12,8 @@ from sqlalchemy.engine import Engine
 from vbotflow.reconcile.sql import domestic_phone, status_class_case
 from vbotflow.store.tables import call_attempt, reconcile_state, webhook_event
 from vbotflow.store.upsert import insert_from_select_ignoring_duplicates
+
+log = logging.getLogger(__name__)
 
 WATERMARK = "webhook_event.autocall"
 # Events younger than this are left for the next run: an insert with a smaller event_id may still
@@ -50,6 +53,7 @@ def parse_new_events(engine: Engine, *, settle_seconds: float = DEFAULT_SETTLE_S
         upto = conn.execute(sa.select(sa.func.max(e.c.event_id)).where(
             e.c.stored_at <= now - timedelta(seconds=settle_seconds))).scalar()
         if upto is None or upto <= start:
+            log.info("No new webhook events to parse (watermark at event %d)", start)
             return ParseResult(start, start, 0)
         phone = domestic_phone(e.c.phone)
         select = sa.select(
@@ -64,4 +68,5 @@ def parse_new_events(engine: Engine, *, settle_seconds: float = DEFAULT_SETTLE_S
             "source", "event_id", "vbot_campaign_id", "phone", "called_at", "status_code", "status_class",
             "hotline", "duration_seconds", "postage", "service_charge", "action_log", "parsed_at"], select)
         _set_watermark(conn, max(upto, watermark(conn)), now)
+    log.info("Parsed webhook events %d to %d: %d new call attempt(s) (duplicates ignored)", start + 1, upto, added)
     return ParseResult(start, int(upto), added)

@@ -80,7 +80,8 @@ def backfill_missing(engine: Engine, fetch: HistoryFetcher, date_from: date, dat
     """Ask the history API about every missing contact; returns the attempts added."""
     now = now or datetime.now(UTC)
     rows: list[dict[str, Any]] = []
-    for contact in missing_contacts(engine, date_from, date_to):
+    missing = missing_contacts(engine, date_from, date_to)
+    for contact in missing:
         sent_at = contact["sent_at"]
         sent_at = sent_at if sent_at is None or sent_at.tzinfo else sent_at.replace(tzinfo=UTC)
         found = 0
@@ -98,4 +99,7 @@ def backfill_missing(engine: Engine, fetch: HistoryFetcher, date_from: date, dat
                  contact["vbot_campaign_id"])
     # One insert for all contacts: counting call_attempt around each contact's insert would scan it per contact.
     with engine.begin() as conn:
-        return insert_ignoring_duplicates(conn, call_attempt, rows)
+        added = insert_ignoring_duplicates(conn, call_attempt, rows)
+    log.info("History backfill: %d contact(s) without a result looked up, %d call attempt(s) added",
+             len(missing), added)
+    return added

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -12,6 +13,8 @@ from vbotflow.reconcile.sql import domestic_phone
 from vbotflow.store.tables import call_attempt, suppression, webhook_call_record
 from vbotflow.store.upsert import insert_ignoring_duplicates
 from vbotflow.vbot.status import OPT_OUT_DISPOSITION, SUPPRESS_CODES
+
+log = logging.getLogger(__name__)
 
 
 def feed_suppression(engine: Engine, now: datetime | None = None) -> dict[str, int]:
@@ -32,5 +35,8 @@ def feed_suppression(engine: Engine, now: datetime | None = None) -> dict[str, i
                     for p, code in conn.execute(bad)]
         opt_rows = [{"phone": p, "reason": "opt_out", "source": "vbot:DONTCALL", "created_at": now}
                     for (p,) in conn.execute(opt_out) if p]
-        return {"bad_number": insert_ignoring_duplicates(conn, suppression, bad_rows),
-                "opt_out": insert_ignoring_duplicates(conn, suppression, opt_rows)}
+        added = {"bad_number": insert_ignoring_duplicates(conn, suppression, bad_rows),
+                 "opt_out": insert_ignoring_duplicates(conn, suppression, opt_rows)}
+    log.info("Suppression: %d bad number(s) (VBot 101/106) and %d opt-out(s) (DONTCALL) added",
+             added["bad_number"], added["opt_out"])
+    return added

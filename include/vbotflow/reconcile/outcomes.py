@@ -9,6 +9,7 @@ transaction (delete + INSERT … SELECT), so a rerun gives the same rows.
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
@@ -18,6 +19,8 @@ from vbotflow.store.money import hundredths
 from vbotflow.store.tables import call_attempt, campaign_contact, campaign_run, contact_outcome
 from vbotflow.vbot.status import ANSWERED
 from vbotflow.vbot.timestamps import vietnam_days_in_utc
+
+log = logging.getLogger(__name__)
 
 DEFAULT_MISSING_AFTER_HOURS = 24
 
@@ -91,8 +94,14 @@ def refresh_outcomes(engine: Engine, date_from: date, date_to: date, *,
         conn.execute(contact_outcome.delete().where(contact_outcome.c.run_date >= date_from,
                                                     contact_outcome.c.run_date <= date_to))
         conn.execute(contact_outcome.insert().from_select(columns, select))
-        return conn.execute(sa.select(sa.func.count()).select_from(contact_outcome).where(
-            contact_outcome.c.run_date >= date_from, contact_outcome.c.run_date <= date_to)).scalar_one()
+        by_outcome = dict(conn.execute(
+            sa.select(contact_outcome.c.outcome, sa.func.count())
+            .where(contact_outcome.c.run_date >= date_from, contact_outcome.c.run_date <= date_to)
+            .group_by(contact_outcome.c.outcome)).all())
+    total = sum(by_outcome.values())
+    log.info("Outcomes of the campaign runs dated %s to %s rebuilt: %d contact(s) %s", date_from, date_to, total,
+             dict(sorted(by_outcome.items())))
+    return total
 
 
 def orphan_attempts(engine: Engine, date_from: date, date_to: date) -> list[dict]:

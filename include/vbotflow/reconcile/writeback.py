@@ -8,6 +8,7 @@ reflects it as a number).
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, date, datetime
 
 import sqlalchemy as sa
@@ -16,6 +17,8 @@ from sqlalchemy.engine import Engine
 from vbotflow.privacy.pseudonyms import contact_is_pseudonym
 from vbotflow.store.tables import contact_outcome
 from vbotflow.store.upsert import dialect_insert
+
+log = logging.getLogger(__name__)
 
 DEFAULT_TABLE = "vbot_call_outcome"
 KEY = ("contact_id", "call_date", "campaign")
@@ -128,6 +131,8 @@ def write_back(db_engine: Engine, crm_engine: Engine, date_from: date, date_to: 
         raise _refused(table_name, err) from err
     except (sa.exc.IntegrityError, sa.exc.DataError, sa.exc.ProgrammingError) as err:
         raise _refused(table_name, err) from err
+    log.info("Wrote %d outcome row(s) of the run dates %s to %s to the CRM table %s", written, date_from, date_to,
+             table_name)
     return written
 
 

@@ -46,3 +46,8 @@ def vietnam_days_in_utc(date_from: date, date_to: date) -> tuple[datetime, datet
     start = datetime.combine(date_from, time(), tzinfo=VIETNAM).astimezone(UTC)
     end = datetime.combine(date_to + timedelta(days=1), time(), tzinfo=VIETNAM).astimezone(UTC)
     return start, end
+
+
+def today_in_vietnam(now: datetime | None = None) -> date:
+    """Today's date in Vietnam (the day a campaign run may send)."""
+    return run_date_in_vietnam(now or datetime.now(VIETNAM))

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, ClassVar
+from urllib.parse import urlsplit, urlunsplit
 
 import requests
 import tenacity
@@ -20,6 +21,7 @@ from airflow.providers.http.hooks.http import HttpHook
 from requests import Session
 from urllib3.exceptions import ConnectTimeoutError
 
+from vbot_provider.conn_fields import extras_problems
 from vbot_provider.exceptions import (
     VBotAmbiguousError,
     VBotError,
@@ -148,7 +150,7 @@ class VBotHook(HttpHook):
             backoff_max_seconds=option("backoff_max_seconds", DEFAULT_BACKOFF_MAX_SECONDS),
             connect_timeout_seconds=option("connect_timeout_seconds", DEFAULT_CONNECT_TIMEOUT_SECONDS),
             timeout_seconds=option("timeout_seconds", DEFAULT_TIMEOUT_SECONDS),
-            token_margin_seconds=option("token_margin_seconds", DEFAULT_TOKEN_MARGIN_SECONDS),
+            token_margin_seconds=option("renew_margin_seconds", DEFAULT_TOKEN_MARGIN_SECONDS),
         )
 
     def get_conn(self, headers: dict[Any, Any] | None = None, extra_options: dict[str, Any] | None = None
@@ -239,24 +241,60 @@ class VBotHook(HttpHook):
 
         A read: every failure is retried as transient, a timeout included.
         """
+        return self._with_retries(lambda: self._history_page(phone=phone, page=page, size=size))
+
+    def _history_page(self, *, phone: str, page: int, size: int) -> dict[str, Any]:
+        """One try at one page of call history."""
         settings = self.settings
         params = {"vbot_id": settings.vbot_id, "project_code": settings.group_code, "phone": phone,
                   "page": page, "size": size}
+        response = self._send("GET", HISTORY_PATH, params=params, authorized=True, body_is_replay_safe=True)
+        payload = _json_or_none(response)
+        if response.status_code >= 400:
+            raise _http_error(response, _describe(response, response.text), None)
+        if isinstance(payload, dict) and str(payload.get("status", "1")) != "1":
+            detail = _describe(response, str(payload.get("msg")))
+            raise VBotPermanentError(f"VBot refused the history query: {detail}",
+                                     error_code=payload.get("error"), http_status=response.status_code)
+        if not isinstance(payload, dict) or not isinstance(payload.get("data", []), list):
+            raise VBotTransientError(f"VBot history answer is not a page of records (HTTP {response.status_code})")
+        return payload
 
-        def fetch() -> dict[str, Any]:
-            response = self._send("GET", HISTORY_PATH, params=params, authorized=True, body_is_replay_safe=True)
-            payload = _json_or_none(response)
-            if response.status_code >= 400:
-                raise _http_error(response, _describe(response, response.text), None)
-            if not isinstance(payload, dict) or not isinstance(payload.get("data", []), list):
-                raise VBotTransientError(f"VBot history answer is not a page of records (HTTP {response.status_code})")
-            if str(payload.get("status", "1")) != "1":
-                detail = _describe(response, str(payload.get("msg")))
-                raise VBotPermanentError(f"VBot refused the history query: {detail}",
-                                         error_code=payload.get("error"), http_status=response.status_code)
-            return payload
+    # -- the Test button ----------------------------------------------------------------------------
 
-        return self._with_retries(fetch)
+    def test_connection(self) -> tuple[bool, str]:
+        """What Airflow's Test button runs: the extras, the token, and one authorized read.
+
+        Asks for a token (a password grant when a username is set) and reads one call-history
+        record of the account: nothing is created, nothing is sent to anyone. The answer names
+        what is wrong in plain words and never carries the token or the password.
+        """
+        conn = self.get_connection(self.vbot_conn_id)
+        secrets = [s for s in (conn.password,) if s]
+        base = _public_url(conn.host or "")
+        problems = ([] if conn.host else ["the Base URL (host) is empty"]) + extras_problems(conn.extra_dejson)
+        if not (conn.password or conn.login):
+            problems.append("there is neither an access token (password) nor a username and password")
+        if problems:
+            return False, "The VBot connection is incomplete: " + "; ".join(problems) + "."
+        credential = f"the username {conn.login!r} and its password" if conn.login else "the access token"
+        accepted = "were accepted" if conn.login else "was accepted"
+        step = "token"
+        try:
+            self.get_conn()  # sets the base URL the token cache is keyed by
+            self.forget_token()  # test what is in the form now, not a token cached from before
+            self.access_token()
+            step = "history"
+            self._history_page(phone="", page=1, size=1)
+        except VBotError as err:
+            return False, _redact(_explain_test_failure(err, step, base, credential), secrets)
+        except requests.exceptions.RequestException as err:  # a host requests cannot even turn into a URL
+            return False, _redact(f"The Base URL {base!r} is not a usable URL ({type(err).__name__}).", secrets)
+        finally:
+            self.forget_token()
+        settings = self.settings
+        return True, (f"Connected to VBot at {base}: {credential} {accepted}, and the call history of VBot ID "
+                      f"{settings.vbot_id} (group {settings.group_code}) can be read. Nothing was sent.")
 
     # -- auth -------------------------------------------------------------------------------------
 
@@ -401,3 +439,38 @@ def _transport_error(err: requests.exceptions.RequestException, path: str, repla
         return VBotTransientError(f"could not reach VBot for {path} ({name})")
     return VBotAmbiguousError(
         f"no answer from VBot for {path} after the body was sent ({name}); the campaign may exist")
+
+
+def _public_url(host: str) -> str:
+    """The base URL without any user:password@ part (a URL may carry credentials)."""
+    parts = urlsplit(host)
+    if parts.username is None and parts.password is None:
+        return host
+    netloc = parts.hostname or ""
+    if parts.port:
+        netloc += f":{parts.port}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def _redact(message: str, secrets: Sequence[str]) -> str:
+    for secret in secrets:
+        message = message.replace(secret, "***")
+    return message
+
+
+def _explain_test_failure(err: VBotError, step: str, base: str, credential: str) -> str:
+    """A Test button answer: what failed (``step``: the token, or the call-history read), and what to check."""
+    status = err.http_status
+    if isinstance(err, VBotTransientError) and status is None:
+        return (f"VBot at {base} is unreachable or did not answer in time ({err}). "
+                "Check the Base URL and that this machine can reach it.")
+    if status == 404:
+        return (f"VBot at {base} answered HTTP 404 to {TOKEN_PATH if step == 'token' else HISTORY_PATH}: the "
+                "Base URL does not look like VBot's API (e.g. https://api.vbot.vn).")
+    refused = isinstance(err, VBotPermanentError)
+    if refused and (step == "token" or status in (401, 403)):
+        return f"VBot at {base} refused {credential} (HTTP {status}). Check the credentials of this connection."
+    if refused and step == "history":
+        return (f"VBot at {base} accepted {credential} but refused to read the call history: {err}. "
+                "Check the VBot ID and the group code.")
+    return f"VBot at {base} did not answer as expected: {err}."

@@ -20,22 +20,19 @@ class CallingWindowSensor(BaseSensorOperator):
     :param run_date: the day (Vietnam calendar), ISO string or date; templated
     :param window_start: opening time, Vietnam time
     :param window_end: closing time, Vietnam time
-    :param skip: templated; when truthy (e.g. a dry run) succeed at once
     :param config_name: the campaign config whose ``campaign_run`` rows say what is left to send;
         without it a closed window always fails
     :param db_conn_id: the integration DB connection
     """
 
-    template_fields = ("run_date", "skip")
+    template_fields = ("run_date",)
 
     def __init__(self, *, run_date: str | date, window_start: time, window_end: time,
-                 skip: bool | str = False, config_name: str | None = None, db_conn_id: str = "vbotflow_db",
-                 **kwargs: Any) -> None:
+                 config_name: str | None = None, db_conn_id: str = "vbotflow_db", **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.run_date = run_date
         self.window_start = window_start
         self.window_end = window_end
-        self.skip = skip
         self.config_name = config_name
         self.db_conn_id = db_conn_id
 
@@ -49,9 +46,6 @@ class CallingWindowSensor(BaseSensorOperator):
             return unsent_chunks(db, self.config_name, run_date)
 
     def execute(self, context: Any) -> None:
-        if str(self.skip).lower() in ("true", "1"):
-            self.log.info("Not waiting for the calling window: nothing will be sent (dry run)")
-            return
         run_date = self.run_date if isinstance(self.run_date, date) else date.fromisoformat(str(self.run_date))
         state = window_state(datetime.now(VIETNAM), run_date, self.window_start, self.window_end)
         if state.kind == "closed":
