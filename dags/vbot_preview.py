@@ -14,6 +14,7 @@ from typing import Any
 
 from airflow.sdk import Param, dag, task
 
+from vbot_provider.notifiers import failure_alert
 from vbotflow.campaigns.config import CampaignConfig, load_configs
 
 log = logging.getLogger("vbotflow.campaigns.preview")
@@ -67,7 +68,8 @@ def build_preview_dag(configs: dict[str, CampaignConfig]) -> Any:
         catchup=False,
         is_paused_upon_creation=False,  # no schedule: unpaused, it runs only when triggered
         tags=["vbot", "preview"],
-        default_args={"retries": 1, "retry_delay": timedelta(seconds=30), "owner": "vbotflow"},
+        default_args={"retries": 1, "retry_delay": timedelta(seconds=30), "owner": "vbotflow",
+                      "on_failure_callback": failure_alert},
         doc_md=DOC,
         params=preview_params(names, displays),
     )

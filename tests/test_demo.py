@@ -51,14 +51,14 @@ def test_demo_summary_matches_the_database(tmp_path) -> None:
     assert (report_dir / "kpi_chart.png").stat().st_size > 1000 and (report_dir / "report.html").exists()
 
     # Airflow's task logs (and the receiver's and simulator's) name no customer and hold no number in clear,
-    # the dry run's logged payload included.
+    # the preview's included.
     crm = sa.create_engine(f"sqlite:///{tmp_path / 'demo' / 'crm.db'}")
     with crm.connect() as conn:
         customers = conn.execute(sa.text("SELECT full_name, phone FROM customers")).all()
         branches = set(conn.execute(sa.text("SELECT DISTINCT branch FROM appointments")).scalars())
     crm.dispose()
     log = (tmp_path / "demo" / "demo.log").read_text(encoding="utf-8", errors="replace")
-    assert "Dry run, nothing sent" in log and "vbot_reconcile" in log
+    assert "Nothing was sent" in log and "vbot_reconcile" in log
     names = {name for name, _ in customers if name}
     assert len(names) > 700
     assert sorted(n for n in names if n in log) == []

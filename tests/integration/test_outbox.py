@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import socket
+import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import date
@@ -85,18 +86,17 @@ def test_transient_failure_marks_failed_and_a_retry_sends_again(hook, engine, vb
 
 
 def test_timeout_after_send_leaves_the_run_ambiguous_and_a_retry_sends_nothing(hook, engine, vbot) -> None:
-    def hang(request: Request) -> Response:
-        request.get_data()
-        time.sleep(1.0)
-        return Response("{}", content_type="application/json")
-
-    vbot.expect_request(CREATE).respond_with_handler(hang)
+    answered = threading.Event()
+    vbot.expect_request(CREATE).respond_with_handler(_slow(1.0, {}, answered))
     with pytest.raises(AirflowFailException, match="ambiguous and will not be re-sent"):
         _create(hook, engine)
     with pytest.raises(AirflowFailException,
                        match=r"is ambiguous.*vbotflow campaign resolve nhac_no/2026-11-26/001"):
         _create(hook, engine)
-    time.sleep(0.9)
+    assert answered.wait(10)
+    deadline = time.monotonic() + 5
+    while _posts(vbot) == 0 and time.monotonic() < deadline:  # logged once the handler has returned
+        time.sleep(0.05)
     assert _posts(vbot) == 1
     assert outbox.get_run(engine, "nhac_no/2026-11-26/001")["state"] == "ambiguous"
 
@@ -264,33 +264,45 @@ def ctrl_c() -> Iterator[Callable[[], None]]:
     signal.signal(signal.SIGINT, previous)
 
 
-def _interrupting(press: Callable[[], None], answer: dict, arrived: list[str]) -> Callable[[Request], Response]:
+# The handlers below outlive the client's wait; a test waits for ``answered`` before it ends, or the
+# server would log the request into the next test's log (the server is the module's).
+def _interrupting(press: Callable[[], None], answer: dict, arrived: list[str],
+                  answered: threading.Event) -> Callable[[Request], Response]:
     """A VBot that has read the body, then sees the client interrupted while it waits for the answer."""
     def handler(request: Request) -> Response:
-        request.get_data()
-        arrived.append(request.path)
-        press()
-        time.sleep(0.5)
-        return Response(json.dumps(answer), content_type="application/json")
+        try:
+            request.get_data()
+            arrived.append(request.path)
+            press()
+            time.sleep(0.5)
+            return Response(json.dumps(answer), content_type="application/json")
+        finally:
+            answered.set()
 
     return handler
 
 
-def _slow(seconds: float, answer: dict) -> Callable[[Request], Response]:
+def _slow(seconds: float, answer: dict, answered: threading.Event) -> Callable[[Request], Response]:
     def handler(request: Request) -> Response:
-        request.get_data()
-        time.sleep(seconds)
-        return Response(json.dumps(answer), content_type="application/json")
+        try:
+            request.get_data()
+            time.sleep(seconds)
+            return Response(json.dumps(answer), content_type="application/json")
+        finally:
+            answered.set()
 
     return handler
 
 
 def test_an_interrupt_while_the_body_is_on_the_wire_leaves_the_run_ambiguous(hook, engine, vbot, ctrl_c) -> None:
     arrived: list[str] = []
-    vbot.expect_request(CREATE).respond_with_handler(_interrupting(ctrl_c, {"status": 1, "data": 9}, arrived))
+    answered = threading.Event()
+    vbot.expect_request(CREATE).respond_with_handler(_interrupting(ctrl_c, {"status": 1, "data": 9}, arrived,
+                                                                   answered))
     hook = VBotHook(hook.vbot_conn_id, max_retries=0, timeout_seconds=5)
     with pytest.raises(KeyboardInterrupt):  # re-raised as it came: a kill stays a kill
         _create(hook, engine)
+    assert answered.wait(10)
     row = outbox.get_run(engine, "nhac_no/2026-11-26/001")
     assert (row["state"], row["error_message"]) == ("ambiguous", "interrupted while sending: KeyboardInterrupt")
     assert arrived == [CREATE]  # the body did reach "VBot": ambiguous is the truth
@@ -300,20 +312,25 @@ def test_airflows_execution_timeout_during_the_post_leaves_the_run_ambiguous(hoo
     from airflow.sdk.exceptions import AirflowTaskTimeout
     from airflow.sdk.execution_time.timeout import timeout
 
-    vbot.expect_request(CREATE).respond_with_handler(_slow(1.5, {"status": 1, "data": 9}))
+    answered = threading.Event()
+    vbot.expect_request(CREATE).respond_with_handler(_slow(1.5, {"status": 1, "data": 9}, answered))
     hook = VBotHook(hook.vbot_conn_id, max_retries=0, timeout_seconds=5)
     with pytest.raises(AirflowTaskTimeout), timeout(seconds=0.5):
         _create(hook, engine)
+    assert answered.wait(10)
     assert outbox.get_run(engine, "nhac_no/2026-11-26/001")["state"] == "ambiguous"
 
 
 def test_an_interrupt_during_the_token_grant_leaves_the_run_retryable(monkeypatch, engine, vbot, ctrl_c) -> None:
     arrived: list[str] = []
-    vbot.expect_request("/token").respond_with_handler(_interrupting(ctrl_c, {"access_token": "a"}, arrived))
+    answered = threading.Event()
+    vbot.expect_request("/token").respond_with_handler(_interrupting(ctrl_c, {"access_token": "a"}, arrived,
+                                                                     answered))
     hook = VBotHook(set_vbot_connection(monkeypatch, vbot.url_for("").rstrip("/"), login="ops", password="pw",
                                         timeout_seconds=5), max_retries=0)
     with pytest.raises(KeyboardInterrupt):
         _create(hook, engine)
+    assert answered.wait(10)
     row = outbox.get_run(engine, "nhac_no/2026-11-26/001")
     assert (row["state"], row["error_message"]) == ("failed", "interrupted before the body was sent: KeyboardInterrupt")
     assert arrived == ["/token"] and _posts(vbot) == 0
