@@ -86,8 +86,7 @@ def build_daily_list(
         log.info("Dry run preview written to %s", out_dir)
         return DailyListOutcome(**outcome, dry_run=True, preview_dir=str(out_dir))
 
-    dnc = result.rejected.loc[result.rejected["reject_reason"] == "dnc", "phone"].dropna().unique()
-    added = exclusions.add_suppressions(db_engine, dnc, reason="crm_dnc", source=f"crm:{config.name}")
+    added = exclusions.add_suppressions(db_engine, result.dnc_phones, reason="crm_dnc", source=f"crm:{config.name}")
     if added:
         log.info("%d CRM do-not-call number(s) added to the suppression table", added)
     planned = list_store.save_daily_list(db_engine, config, run_date, result,
