@@ -75,6 +75,34 @@ def pg_server_url() -> Iterator[str]:
         admin.dispose()
 
 
+MARIADB_ADMIN_URL = os.environ.get("VBOTFLOW_TEST_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
+
+
+@pytest.fixture(scope="session")
+def mariadb_server_url() -> Iterator[str]:
+    """A fresh MariaDB/MySQL database for this test session (a CRM there), dropped at the end."""
+    admin = sa.create_engine(MARIADB_ADMIN_URL)
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+    except sa.exc.OperationalError as err:
+        admin.dispose()
+        message = f"MariaDB at {MARIADB_ADMIN_URL} is unreachable: {str(err).splitlines()[0]}"
+        if IN_CI:
+            pytest.fail(message + " (CI=true: MariaDB tests must run, not skip)", pytrace=False)
+        pytest.skip(message)
+    name = f"vbotflow_test_{uuid.uuid4().hex[:10]}"
+    with admin.begin() as conn:
+        conn.execute(sa.text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"))
+    url = sa.engine.make_url(MARIADB_ADMIN_URL).set(database=name, query={"charset": "utf8mb4"})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f"DROP DATABASE IF EXISTS `{name}`"))
+        admin.dispose()
+
+
 @pytest.fixture(scope="session")
 def pg_migrated_url(pg_server_url: str) -> str:
     db.upgrade(pg_server_url)
