@@ -305,7 +305,7 @@ _any_value = st.one_of(st.none(), st.booleans(), st.text(), phone_like(), scient
                        st.just(pd.NA), st.just(math.nan))
 
 
-@settings(max_examples=800, deadline=None)
+@settings(max_examples=400, deadline=None)
 @given(st.lists(st.one_of(st.text(), phone_like(), scientific()), min_size=1, max_size=30))
 @example(["0912 345 678\u180e"])  # U+180E is no longer a space: a note, in both paths
 @example(["\u00850912345678"])
@@ -322,14 +322,14 @@ def test_fast_path_equals_the_reference_on_mixed_columns(values: list) -> None:
     assert _fast(values) == _reference(values)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(st.lists(st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True),
                           st.integers(0, 10**14).map(float)), min_size=1, max_size=30))
 def test_fast_path_equals_the_reference_on_float_columns(values: list) -> None:
     assert _fast(values, "float64") == _reference(values)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(st.lists(st.integers(min_value=-(2**62), max_value=2**62), min_size=1, max_size=30))
 def test_fast_path_equals_the_reference_on_integer_columns(values: list[int]) -> None:
     assert _fast(values, "int64") == _reference(values)
@@ -366,7 +366,7 @@ def test_the_receiver_and_reconciliation_read_a_number_as_the_list_does(text: st
     except UnreadablePhone as err:  # a rounded 9.12346E+08: the receiver dead-letters it
         assert (decision.reason, decision.detail) == (INVALID_PHONE, str(err))
         return
-    if decision.reason is None:
+    if decision.reason in (None, PHONE_WITH_NOTE):
         assert joined == decision.phone
     elif decision.reason == FOREIGN_NUMBER:
         assert joined.startswith(("+", "00")) and not joined.startswith(("+84", "0084"))

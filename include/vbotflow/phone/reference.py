@@ -39,9 +39,11 @@ from vbotflow.phone.rules import (
     TRUNK_PREFIX,
     WITH_NOTE,
     clean_text,
+    digit_count,
     foreign_detail,
     national_digits,
     not_mobile_detail,
+    spans,
     starts_with_plus,
 )
 
@@ -87,20 +89,6 @@ def cell_text(value: object) -> tuple[str | None, str | None]:
     return None, NOT_A_PHONE_VALUE
 
 
-def _spans(text: str) -> list[str]:
-    """The runs of phone characters (digits, +, separators) between notes."""
-    spans, current = [], []
-    for char in text:
-        if char in PHONE_CHAR_SET:
-            current.append(char)
-        elif current:
-            spans.append("".join(current))
-            current = []
-    if current:
-        spans.append("".join(current))
-    return spans
-
-
 def _digits(text: str) -> str:
     return "".join(ch for ch in text if ch in ASCII_DIGITS)
 
@@ -121,16 +109,16 @@ def decide_phone(value: object) -> PhoneDecision:
         return decided
     assert text is not None
     if all(char in PHONE_CHAR_SET for char in text):
-        digits = len(_digits(text))
+        digits = digit_count(text)
         if not digits:
             return _rejected(MISSING_PHONE, NO_PHONE)
         if digits >= SEVERAL_DIGITS:
             return _rejected(SEVERAL_NUMBERS, SEVERAL)
         return _decide_number(text)
     # A note around the number: only a complete number (9+ digits) between the words counts.
-    spans = _spans(text)
-    lengths = [len(_digits(span)) for span in spans]
-    complete = [span for span, n in zip(spans, lengths, strict=True) if n >= COMPLETE_DIGITS]
+    runs = spans(text)
+    lengths = [digit_count(span) for span in runs]
+    complete = [span for span, n in zip(runs, lengths, strict=True) if n >= COMPLETE_DIGITS]
     if len(complete) >= 2 or max(lengths, default=0) >= SEVERAL_DIGITS:
         return _rejected(SEVERAL_NUMBERS, SEVERAL)
     if not complete:
@@ -181,7 +169,7 @@ def numbers_in_cell(value: object) -> list[str]:
         return []
     text, _ = _clean_text(value)
     found: dict[str, None] = {}
-    for span in _spans(text or ""):
+    for span in spans(text or ""):
         digits = _digits(span)
         if len(digits) < COMPLETE_DIGITS:
             continue

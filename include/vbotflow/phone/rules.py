@@ -225,6 +225,24 @@ def national_digits(digits: str, international: bool) -> tuple[str | None, str |
     return rest, None, None
 
 
+def spans(text: str) -> list[str]:
+    """The runs of phone characters (digits, +, separators) between the notes of a cleaned text."""
+    found, current = [], []
+    for char in text:
+        if char in PHONE_CHAR_SET:
+            current.append(char)
+        elif current:
+            found.append("".join(current))
+            current = []
+    if current:
+        found.append("".join(current))
+    return found
+
+
+def digit_count(text: str) -> int:
+    return sum(ch in ASCII_DIGITS for ch in text)
+
+
 class UnreadablePhone(ValueError):
     """The text cannot stand for one number (the message says why)."""
 
@@ -232,12 +250,16 @@ class UnreadablePhone(ValueError):
 def dial_digits(text: str) -> str:
     """A phone text as the receiver stores it: ASCII digits, with ``+`` when one starts the number.
 
-    Read as ``clean_text`` reads a cell; separators, notes and stray characters are then dropped.
+    Read as ``clean_text`` reads a cell, and of a note around one number only the number; the
+    separators and whatever else the text holds are then dropped.
     Raises ``UnreadablePhone`` for a rounded scientific notation or a number with a fraction.
     """
     cleaned, problem = clean_text(text)
     if problem:
         raise UnreadablePhone(problem)
+    complete = [span for span in spans(cleaned) if digit_count(span) >= COMPLETE_DIGITS]
+    if len(complete) == 1 and any(char not in PHONE_CHAR_SET for char in cleaned):
+        cleaned = complete[0]  # a note around one number: the number
     digits = "".join(ch for ch in cleaned if ch in ASCII_DIGITS)
     return ("+" if digits and starts_with_plus(cleaned) else "") + digits
 
