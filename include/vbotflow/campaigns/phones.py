@@ -2,12 +2,16 @@
 
 Grain: one row in, one row out (same index). The rules are ``vbotflow.phone.rules`` — what a
 digit, a separator, a country code and a trunk zero are — and the README's cleaning-rules table
-says them in words. This module applies them to a whole column with Arrow compute kernels, with
-no Python per row except for cells that are neither text nor plain numbers (a column mixing
-types, Decimals). ``vbotflow.phone.reference.decide_phone`` makes the same decision one value at a
-time, asking ``phonenumbers`` every time; a differential property test holds the two to the same
-(phone, reason, detail) for any value, and the benchmark compares them on a million rows.
-Validity comes from ``phonenumbers`` too, asked once per distinct (first four digits, length).
+says them in words. This module applies them to a whole column at once: Arrow kernels find the
+few cells that need more than digit-reading (other scripts, notes, notations) and clean those;
+the digits of every row then sit in one byte buffer, where country code, trunk zero and the 2018
+renumbering are read with numpy, without Python per row. Only cells that are neither text nor
+plain numbers (a column mixing types, Decimals) are converted one by one.
+
+``vbotflow.phone.reference.decide_phone`` makes the same decision one value at a time, asking
+``phonenumbers`` every time; a differential property test holds the two to the same (phone,
+reason, detail) for any value, and the benchmark compares them on a million rows. Validity comes
+from ``phonenumbers`` too, asked once per distinct (first four national digits, length).
 """
 
 from __future__ import annotations
@@ -24,9 +28,7 @@ from vbotflow.phone.rules import (
     APOSTROPHES,
     COMPLETE_DIGITS,
     COUNTRY_CODE,
-    FOREIGN_DETAIL,
     FOREIGN_NUMBER,
-    INTERNATIONAL_PREFIX,
     INVALID_PHONE,
     MAX_NUMERIC_PHONE,
     MISPLACED_PLUS,
@@ -35,9 +37,9 @@ from vbotflow.phone.rules import (
     NO_COMPLETE_NUMBER,
     NO_PHONE,
     NO_SUCH_COUNTRY,
+    NOT_A_PHONE_VALUE,
     NOT_A_WHOLE_NUMBER,
     NOT_MOBILE,
-    NOT_MOBILE_DETAIL,
     NOT_VIETNAMESE,
     OLD_NATIONAL_LENGTH,
     OLD_TO_NEW_PREFIX,
@@ -47,14 +49,15 @@ from vbotflow.phone.rules import (
     SEVERAL,
     SEVERAL_DIGITS,
     SEVERAL_NUMBERS,
-    TRUNK_PREFIX,
     WITH_NOTE,
     country_codes,
+    foreign_detail,
     non_ascii_digits,
+    not_mobile_detail,
     re2_class,
 )
 
-__all__ = ["normalise_phones", "normalise_phone_slow"]
+__all__ = ["arrow_array", "normalise_phone_slow", "normalise_phones"]
 
 _STRING = pa.large_string()
 _SEP = re2_class(SEPARATORS)[1:-1]  # the class's inside, to combine with other characters
@@ -65,6 +68,11 @@ _SCIENTIFIC = r"^(?P<first>[1-9])(?:[.,](?P<fraction>[0-9]*))?[eE](?P<sign>[+-]?
 _FLOAT_TEXT = r"^([0-9]+)[.,]00?$"
 _FLOAT_ENDINGS = (".0", ".00", ",0", ",00")
 _PLUS_FIRST = r"^[^0-9+]*\+[^+]*$"
+
+# Why a value cannot be a phone, before its digits are read (0: it can).
+_PROBLEMS = (None, NOT_A_PHONE_VALUE, NOT_A_WHOLE_NUMBER, ROUNDED_SCIENTIFIC)
+_PROBLEM_CODE = {detail: code for code, detail in enumerate(_PROBLEMS) if detail}
+_ZERO = ord("0")
 
 
 def normalise_phones(raw: pd.Series) -> pd.DataFrame:
@@ -93,11 +101,13 @@ def arrow_array(values: pd.Series) -> pa.Array:
         array = pa.array(values.array)  # the array's __arrow_array__ (Arrow-backed strings: no copy)
     else:
         array = pa.Array.from_pandas(values)  # numpy: NaN becomes null
-    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+    if isinstance(array, pa.ChunkedArray):
+        return array.chunk(0) if array.num_chunks == 1 else array.combine_chunks()
+    return array
 
 
-def _cells(values: pd.Series) -> tuple[pa.Array, pa.Array, pa.Array]:
-    """(text to read, a reason the value cannot be a phone, the cell as text) for every row."""
+def _cells(values: pd.Series) -> tuple[pa.Array, np.ndarray, pa.Array]:
+    """(text to read, why the value cannot be a phone — a ``_PROBLEMS`` code —, the cell as text)."""
     if values.dtype == object:
         try:
             array = pa.array(values.to_numpy(dtype=object), from_pandas=True)
@@ -110,49 +120,38 @@ def _cells(values: pd.Series) -> tuple[pa.Array, pa.Array, pa.Array]:
         array = arrow_array(values)
     if pa.types.is_dictionary(array.type):
         array = array.dictionary_decode()
-    kind = array.type
-    none = pa.nulls(len(array), _STRING)
+    kind, fine = array.type, np.zeros(len(array), dtype=np.int8)
     if pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_string_view(kind):
         text = array.cast(_STRING)
-        return text, none, text
+        return text, fine, text
     if pa.types.is_null(kind):
-        return none, none, none
+        return pa.nulls(len(array), _STRING), fine, pa.nulls(len(array), _STRING)
     if pa.types.is_integer(kind) or pa.types.is_floating(kind):
         if pa.types.is_floating(kind):
             array = pc.if_else(pc.is_nan(array), pa.scalar(None, kind), array)  # NaN is a missing value
             whole = pc.and_(pc.is_finite(array), pc.equal(pc.floor(array), array))
         else:
             whole = pc.is_valid(array)
-        whole = pc.and_(whole, pc.and_(pc.greater_equal(array, 0), pc.less(array, MAX_NUMERIC_PHONE)))
-        whole = pc.fill_null(whole, False)
-        integers = pc.cast(pc.if_else(whole, array, pa.scalar(None, kind)), pa.int64())
-        text = pc.cast(integers, _STRING)
-        problem = pc.if_else(pc.and_(pc.is_valid(array), pc.invert(whole)),
-                             pa.scalar(NOT_A_WHOLE_NUMBER, _STRING), none)
+        whole = pc.fill_null(pc.and_(whole, pc.and_(pc.greater_equal(array, 0), pc.less(array, MAX_NUMERIC_PHONE))),
+                             False)
+        text = pc.cast(pc.cast(pc.if_else(whole, array, pa.scalar(None, kind)), pa.int64()), _STRING)
+        problem = np.where(pc.and_(pc.is_valid(array), pc.invert(whole)).to_numpy(zero_copy_only=False),
+                           _PROBLEM_CODE[NOT_A_WHOLE_NUMBER], 0).astype(np.int8)
         return text, problem, pc.coalesce(text, pc.cast(array, _STRING))
     return _cells_one_by_one(array.to_pylist())  # Decimals, booleans, dates, bytes: value by value
 
 
-def _cells_one_by_one(values: list) -> tuple[pa.Array, pa.Array, pa.Array]:
+def _cells_one_by_one(values: list) -> tuple[pa.Array, np.ndarray, pa.Array]:
     texts, problems, shown = [], [], []
     for value in values:
         text, problem = cell_text(value)
         texts.append(text)
-        problems.append(None if problem == NO_PHONE else problem)
+        problems.append(_PROBLEM_CODE.get(problem, 0))
         shown.append(text if text is not None or problem == NO_PHONE else str(value))
-    return pa.array(texts, _STRING), pa.array(problems, _STRING), pa.array(shown, _STRING)
+    return pa.array(texts, _STRING), np.array(problems, dtype=np.int8), pa.array(shown, _STRING)
 
 
-# --- text → decision -------------------------------------------------------------------------------
-
-
-def _on(mask: pa.Array, values: pa.Array, compute, *defaults: pa.Array) -> tuple[pa.Array, ...]:
-    """``compute`` on the rows where ``mask`` holds only (the rare cells), merged into ``defaults``."""
-    if not pc.any(mask).as_py():
-        return defaults
-    results = compute(values.filter(mask))
-    return tuple(pc.replace_with_mask(default, mask, result.cast(default.type))
-                 for default, result in zip(defaults, results, strict=True))
+# --- the rare cells: other scripts' digits, Excel's apostrophe, notations, notes -----------------
 
 
 def _fold_digits(text: pa.Array) -> pa.Array:
@@ -162,132 +161,207 @@ def _fold_digits(text: pa.Array) -> pa.Array:
     return pc.replace_substring(text, "\uff0b", "+")
 
 
-def _unusual(text: pa.Array) -> tuple[pa.Array, pa.Array]:
-    """Cells with characters besides digits, + and separators: other scripts' digits folded,
-    Excel's leading apostrophe dropped, scientific notation read when every digit is written."""
+def _rare_cells(text: pa.Array) -> tuple[pa.Array, np.ndarray, np.ndarray, np.ndarray]:
+    """``rules.clean_text`` for cells with more than digits, + and separators (and floats' text),
+    then the number inside a note: (number text, problem code, has a note, complete spans)."""
     text = pc.replace_substring_regex(_fold_digits(text), _LEADING_APOSTROPHE, "", max_replacements=1)
     parts = pc.extract_regex(text, _SCIENTIFIC)
-    matched = pc.is_valid(parts)
-    fraction = pc.fill_null(pc.struct_field(parts, "fraction"), "")
-    exponent = pc.cast(pc.fill_null(pc.struct_field(parts, "exponent"), "0"), pa.int32())
-    negative = pc.fill_null(pc.equal(pc.struct_field(parts, "sign"), "-"), False)
-    written = pc.utf8_length(fraction).cast(pa.int32())
-    exact = pc.and_(matched, pc.and_(pc.invert(negative), pc.equal(exponent, written)))
-    rounded = pc.and_(matched, pc.and_(pc.invert(negative), pc.greater(exponent, written)))
-    digits = _join(pc.struct_field(parts, "first"), fraction)
-    text = pc.if_else(exact, digits, text)
-    problem = pc.case_when(pc.make_struct(rounded, pc.and_(matched, pc.invert(exact))),
-                           pa.scalar(ROUNDED_SCIENTIFIC, _STRING), pa.scalar(NOT_A_WHOLE_NUMBER, _STRING))
-    return text, problem
+    matched = pc.is_valid(parts).to_numpy(zero_copy_only=False)
+    problem = np.zeros(len(text), dtype=np.int8)
+    if matched.any():  # scientific notation is read only when it writes every digit
+        fraction = pc.fill_null(pc.struct_field(parts, "fraction"), "")
+        written = pc.utf8_length(fraction).to_numpy(zero_copy_only=False)
+        exponent = pc.cast(pc.fill_null(pc.struct_field(parts, "exponent"), "0"), pa.int32()).to_numpy()
+        negative = pc.fill_null(pc.equal(pc.struct_field(parts, "sign"), "-"), False).to_numpy(zero_copy_only=False)
+        exact = matched & ~negative & (exponent == written)
+        problem[matched & ~exact] = _PROBLEM_CODE[NOT_A_WHOLE_NUMBER]
+        problem[matched & ~negative & (exponent > written)] = _PROBLEM_CODE[ROUNDED_SCIENTIFIC]
+        digits = pc.binary_join_element_wise(pc.struct_field(parts, "first"), fraction, pa.scalar("", _STRING))
+        text = pc.if_else(pa.array(exact), digits, text)
+    # A whole number written by a float's text: 912345678.0 is the number 912345678, not ten digits.
+    text = pc.replace_substring_regex(text, _FLOAT_TEXT, r"\1")
+    note = pc.match_substring_regex(text, _NOT_PHONE_CHAR).to_numpy(zero_copy_only=False)
+    spans = np.ones(len(text), dtype=np.int32)
+    if note.any():  # the number between a note's words: only a complete one (9+ digits) counts
+        rows = pa.array(np.flatnonzero(note))
+        noted = text.take(rows)
+        spans[note] = pc.count_substring_regex(noted, _COMPLETE_SPAN).to_numpy()
+        first = pc.struct_field(pc.extract_regex(noted, f"(?P<span>{_COMPLETE_SPAN})"), "span")
+        text = pc.replace_with_mask(text, pa.array(note), pc.utf8_trim(pc.fill_null(first, ""), SEPARATORS))
+    return text.cast(_STRING), problem, note, spans
 
 
-def _note_spans(text: pa.Array) -> tuple[pa.Array, pa.Array]:
-    """A cell with a note: how many complete numbers (9+ digits) stand between its words, and the first."""
-    count = pc.count_substring_regex(text, _COMPLETE_SPAN)
-    first = pc.struct_field(pc.extract_regex(text, f"(?P<span>{_COMPLETE_SPAN})"), "span")
-    return count, pc.utf8_trim(pc.fill_null(first, ""), SEPARATORS)
+# --- the digits of every row, in one buffer ---------------------------------------------------------
 
 
-def _foreign_codes(digits: pa.Array) -> tuple[pa.Array]:
-    """The country code in use that the digits after + or 00 start with (codes are prefix-free)."""
-    codes = country_codes()
-    heads, found = [], []
-    for n in (1, 2, 3):
-        heads.append(pc.utf8_slice_codeunits(digits, 0, n))
-        in_use = pa.array(sorted(code for code in codes if len(code) == n), _STRING)
-        found.append(pc.fill_null(pc.is_in(heads[-1], value_set=in_use), False))
-    return (pc.case_when(pc.make_struct(*found), *heads),)
+class _Digits:
+    """The ASCII digits of every row in Arrow's string layout (one byte buffer, row offsets), read
+    a few positions at a time for every row at once."""
+
+    def __init__(self, text: pa.Array) -> None:
+        text = pc.fill_null(text, "").cast(_STRING)
+        offsets = np.frombuffer(text.buffers()[1], dtype=np.int64)[text.offset:text.offset + len(text) + 1]
+        data = text.buffers()[2]
+        data = np.frombuffer(data, dtype=np.uint8)[offsets[0]:offsets[-1]] if data else np.zeros(0, np.uint8)
+        keep = (data >= _ZERO) & (data <= _ZERO + 9)  # UTF-8 never uses these bytes inside another character
+        kept = np.zeros(len(data) + 1, dtype=np.int64)
+        np.cumsum(keep.view(np.uint8), dtype=np.int64, out=kept[1:])  # from bytes: numpy's fast path
+        self.data = np.concatenate([data[keep] - _ZERO, np.zeros(2 * _WINDOW, dtype=np.uint8)])  # windows fit
+        self.offsets = kept[offsets - offsets[0]]
+        self.length = np.diff(self.offsets)
+        self._windows = np.lib.stride_tricks.sliding_window_view(self.data, _WINDOW)
+
+    def window(self, start: np.ndarray | int, width: int) -> np.ndarray:
+        """Each row's digits from ``start`` on, ``width`` of them; -1 past the row's end."""
+        taken = self._windows[self.offsets[:-1] + start][:, :width].astype(np.int16)
+        taken[np.arange(width) >= (self.length - start)[:, None]] = -1
+        return taken
 
 
-def _decide(text: pa.Array, problem: pa.Array) -> tuple[pa.Array, pa.Array, pa.Array]:
+def _number(*digits: np.ndarray) -> np.ndarray:
+    """The number some digit columns make (-1 where one is missing)."""
+    total = np.zeros(len(digits[0]), dtype=np.int64)
+    for digit in digits:
+        total = total * 10 + digit
+    return np.where(np.logical_and.reduce([d >= 0 for d in digits]), total, -1)
+
+
+def _table(keys: list[int] | dict[int, int], size: int = 1000) -> np.ndarray:
+    """A lookup table over 0..size-1 (index ``size`` answers -1/absent): a key's value, or -1."""
+    table = np.full(size + 1, -1, dtype=np.int64)
+    for key, value in (keys.items() if isinstance(keys, dict) else ((k, k) for k in keys)):
+        table[key] = value
+    return table
+
+
+_COUNTRY_CODES = {n: _table([int(c) for c in country_codes() if len(c) == n]) for n in (1, 2, 3)}
+_WINDOW = 16  # digits a row is looked into: the longest prefix (0084 0) and a national number
+_NEW_HEAD = _table({int(old): int(new) for old, new in OLD_TO_NEW_PREFIX.items()})
+_REASONS = (INVALID_PHONE, MISSING_PHONE, SEVERAL_NUMBERS, INVALID_PHONE, INVALID_PHONE, FOREIGN_NUMBER,
+            INVALID_PHONE, INVALID_PHONE, NOT_MOBILE, PHONE_WITH_NOTE)
+_FIXED_DETAILS = (None, NO_PHONE, SEVERAL, NO_COMPLETE_NUMBER, MISPLACED_PLUS, None, NO_SUCH_COUNTRY, NOT_VIETNAMESE,
+                  None, WITH_NOTE)
+
+
+def _lookup(table: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    return table[np.where((keys >= 0) & (keys < len(table) - 1), keys, len(table) - 1)]
+
+
+def _decide(text: pa.Array, problem: np.ndarray) -> tuple[pa.Array, pa.Array, pa.Array]:
     rows = len(text)
-    false = pa.array(np.zeros(rows, dtype=bool))
     text = pc.utf8_trim(pc.fill_null(text, ""), SEPARATORS)
-
-    unusual = pc.match_substring_regex(text, _NOT_PHONE_CHAR)
-    text, unusual_problem = _on(unusual, text, _unusual, text, pa.nulls(rows, _STRING))
-    problem = pc.coalesce(problem, unusual_problem)
-    # Digits written by a float's text: 912345678.0 is the number 912345678, not ten digits.
+    note, spans = np.zeros(rows, dtype=bool), np.ones(rows, dtype=np.int32)
     ends = [pc.ends_with(text, ending) for ending in _FLOAT_ENDINGS]
-    float_text = pc.or_(pc.or_(ends[0], ends[1]), pc.or_(ends[2], ends[3]))
-    (text,) = _on(float_text, text, lambda t: (pc.replace_substring_regex(t, _FLOAT_TEXT, r"\1"),), text)
+    rare = pc.or_(pc.match_substring_regex(text, _NOT_PHONE_CHAR),
+                  pc.or_(pc.or_(ends[0], ends[1]), pc.or_(ends[2], ends[3])))
+    if pc.any(rare).as_py():
+        where = np.flatnonzero(rare.to_numpy(zero_copy_only=False))
+        cleaned, rare_problem, note[where], spans[where] = _rare_cells(text.take(pa.array(where)))
+        text = pc.replace_with_mask(text, rare, cleaned)
+        problem = problem.copy()
+        problem[where] = np.where(problem[where] > 0, problem[where], rare_problem)
 
-    (note,) = _on(unusual, text, lambda t: (pc.match_substring_regex(t, _NOT_PHONE_CHAR),), false)
-    # The number: the whole cell, or the complete number between a note's words.
-    span_count, number = _on(note, text, _note_spans, pa.array(np.ones(rows, dtype=np.int32)), text)
-
-    digits = pc.replace_substring_regex(number, "[^0-9]", "")
-    digit_count = pc.utf8_length(digits)
-    has_plus = pc.match_substring(number, "+")
-    (plus_first,) = _on(has_plus, number, lambda t: (pc.match_substring_regex(t, _PLUS_FIRST),), false)
+    digits = _Digits(text)
+    length = digits.length
+    plus = pc.match_substring(text, "+").to_numpy(zero_copy_only=False)
+    plus_first = plus.copy()
+    if plus.any():
+        plus_first[plus] = pc.match_substring_regex(text.filter(pa.array(plus)), _PLUS_FIRST).to_numpy(
+            zero_copy_only=False)
 
     # The country code: + or 00, then a code; 84 written without either at whole-number lengths.
-    international = pc.or_(has_plus, pc.starts_with(digits, INTERNATIONAL_PREFIX))
-    after_prefix = pc.if_else(has_plus, digits, pc.utf8_slice_codeunits(digits, len(INTERNATIONAL_PREFIX)))
-    vietnam = pc.and_(international, pc.starts_with(after_prefix, COUNTRY_CODE))
-    abroad = pc.and_(international, pc.invert(vietnam))
-    (foreign,) = _on(abroad, after_prefix, _foreign_codes, pa.nulls(rows, _STRING))
-    written_84 = pc.and_(pc.and_(pc.invert(international), pc.starts_with(digits, COUNTRY_CODE)),
-                         pc.is_in(digit_count, pa.array([11, 12, 13], digit_count.type)))
-    national = pc.case_when(
-        pc.make_struct(vietnam, written_84),
-        pc.utf8_slice_codeunits(after_prefix, len(COUNTRY_CODE)), pc.utf8_slice_codeunits(digits, len(COUNTRY_CODE)),
-        digits)
-    # One trunk zero, also after a country code ("+84 0912…", "+84 0124 099 1978").
-    national = pc.if_else(pc.starts_with(national, TRUNK_PREFIX), pc.utf8_slice_codeunits(national, 1), national)
-    # The retired 11-digit numbers: 10 national digits starting with an old prefix.
-    old_index = pc.index_in(pc.utf8_slice_codeunits(national, 0, 3), value_set=_OLD_PREFIXES)
-    is_old = pc.and_(pc.equal(pc.utf8_length(national), OLD_NATIONAL_LENGTH), pc.is_valid(old_index))
-    converted = _join(pc.take(_NEW_PREFIXES, old_index), pc.utf8_slice_codeunits(national, 3))
-    national = pc.if_else(is_old, converted, national)
+    head = digits.window(0, 6)
+    international = plus | ((head[:, 0] == 0) & (head[:, 1] == 0))
+    code = np.where(plus[:, None], head[:, 0:3], head[:, 2:5])  # the digits after + or 00
+    cc = int(COUNTRY_CODE)
+    vietnam = international & (_number(code[:, 0], code[:, 1]) == cc)
+    abroad = international & ~vietnam
+    written_84 = ~international & (_number(head[:, 0], head[:, 1]) == cc) & (length >= 11) & (length <= 13)
+    start = np.where(vietnam, np.where(plus, 2, 4), np.where(written_84, 2, 0))
+    start = start + (np.take_along_axis(head, start[:, None], axis=1)[:, 0] == 0)  # one trunk zero, also after +84
+    foreign = np.full(rows, -1, dtype=np.int64)
+    for n in (1, 2, 3):  # country codes are prefix-free: at most one length matches
+        found = _lookup(_COUNTRY_CODES[n], _number(*code[:, :n].T))
+        foreign = np.where(abroad & (foreign < 0), found, foreign)
 
-    kind = _kinds(national)
-    is_mobile = pc.fill_null(pc.equal(kind, MOBILE), False)
-    outcomes = [  # (when, reason, detail), first match wins
-        (pc.is_valid(problem), INVALID_PHONE, problem),
-        (pc.and_(pc.invert(note), pc.equal(digit_count, 0)), MISSING_PHONE, NO_PHONE),
-        (pc.or_(pc.greater_equal(span_count, 2), pc.greater_equal(digit_count, SEVERAL_DIGITS)),
-         SEVERAL_NUMBERS, SEVERAL),
-        (pc.and_(note, pc.equal(span_count, 0)), INVALID_PHONE, NO_COMPLETE_NUMBER),
-        (pc.and_(has_plus, pc.invert(plus_first)), INVALID_PHONE, MISPLACED_PLUS),
-        (pc.is_valid(foreign), FOREIGN_NUMBER, _join(FOREIGN_DETAIL[0], foreign, FOREIGN_DETAIL[1])),
-        (abroad, INVALID_PHONE, NO_SUCH_COUNTRY),
-        (pc.is_null(kind), INVALID_PHONE, NOT_VIETNAMESE),
-        (pc.invert(is_mobile), NOT_MOBILE, _join(NOT_MOBILE_DETAIL[0], kind, NOT_MOBILE_DETAIL[1])),
-        (note, PHONE_WITH_NOTE, WITH_NOTE),
+    # The national number: its length, first digits, and the 2018 renumbering of 11-digit mobiles.
+    national = digits.window(start, 5)
+    national_length = length - start
+    new_head = np.where(national_length == OLD_NATIONAL_LENGTH, _lookup(_NEW_HEAD, _number(*national[:, :3].T)), -1)
+    old = new_head >= 0
+    prefix = np.where(old, new_head * 100 + _number(national[:, 3], national[:, 4]), _number(*national[:, :4].T))
+    kind, kind_names = _kinds(prefix, national_length - old)
+    mobile = kind == 0
+
+    outcomes = [  # the first that holds decides: its position + 1 indexes _REASONS and _FIXED_DETAILS
+        problem > 0,
+        ~note & (length == 0),
+        (spans >= 2) | (length >= SEVERAL_DIGITS),
+        note & (spans == 0),
+        plus & ~plus_first,
+        abroad & (foreign >= 0),
+        abroad,
+        kind < 0,
+        ~mobile,
+        note,
     ]
-    which = pc.make_struct(*(pc.fill_null(when, False) for when, _, _ in outcomes))
-    reason = pc.case_when(which, *(pa.scalar(r, _STRING) for _, r, _ in outcomes))
-    detail = pc.case_when(which, *(_string(d) for _, _, d in outcomes))
-    named = pc.and_(is_mobile, pc.or_(pc.is_null(reason), pc.fill_null(pc.equal(reason, PHONE_WITH_NOTE), False)))
-    phone = pc.if_else(named, _join(TRUNK_PREFIX, national), pa.scalar(None, _STRING))
-    return phone, reason, detail
+    outcome = np.select(outcomes, list(range(1, len(outcomes) + 1)), default=0)
+    named = mobile & ((outcome == 0) | (outcome == len(outcomes)))
+    phone = _phone_texts(digits, start, old, new_head, named)
+    return phone, *_reasons_and_details(outcome, problem, foreign, kind, kind_names)
 
 
-def _join(*parts: str | pa.Array) -> pa.Array:
-    """Text of the parts, row by row (a part that is a string is the same in every row)."""
-    return pc.binary_join_element_wise(*(_string(p) for p in parts), _string(""))
+def _kinds(prefix: np.ndarray, length: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """Per row: 0 a mobile, k > 0 the k-th other kind of valid number, -1 invalid; and the kinds' words.
+
+    ``phonenumbers`` is asked once per distinct (first four national digits, length); a national
+    number never starts with 0 (``prefix`` ≥ 1000).
+    """
+    candidate = (length >= min(NATIONAL_LENGTHS)) & (length <= max(NATIONAL_LENGTHS)) & (prefix >= 1000)
+    key = np.where(candidate, length * 10_000 + prefix, -1)
+    inverse, distinct = pd.factorize(key)  # a hash, not a sort of a million keys
+    words = [national_kind(str(k % 10_000), int(k // 10_000)) if k >= 0 else None for k in distinct.tolist()]
+    names = sorted({w for w in words if w and w != MOBILE})
+    codes = np.array([-1 if w is None else 0 if w == MOBILE else names.index(w) + 1 for w in words], dtype=np.int16)
+    return codes[inverse], names
 
 
-def _string(value: str | pa.Array) -> pa.Scalar | pa.Array:
-    return pa.scalar(value, _STRING) if isinstance(value, str) else value.cast(_STRING)
+def _phone_texts(digits: _Digits, start: np.ndarray, old: np.ndarray, new_head: np.ndarray,
+                 named: np.ndarray) -> pa.Array:
+    """``0`` + the nine national digits of the ``named`` rows (null elsewhere), built as bytes."""
+    rows = np.flatnonzero(named)
+    is_old = old[rows]
+    text = np.empty((len(rows), 10), dtype=np.uint8)
+    text[:, 0] = 0
+    # An old number: its first digit dropped, its next two replaced by the new prefix.
+    text[:, 1:] = digits._windows[digits.offsets[:-1][rows] + start[rows] + is_old][:, :9]
+    renumbered = new_head[rows][is_old]
+    text[is_old, 1], text[is_old, 2] = renumbered // 10, renumbered % 10
+    text += _ZERO
+    offsets = np.zeros(len(named) + 1, dtype=np.int64)
+    np.cumsum(named * 10, out=offsets[1:])
+    validity = pa.py_buffer(np.packbits(named, bitorder="little"))
+    return pa.LargeStringArray.from_buffers(len(named), pa.py_buffer(offsets), pa.py_buffer(text),
+                                            validity, int(len(named) - len(rows)))
 
 
-def _kinds(national: pa.Array) -> pa.Array:
-    """``national_kind`` of every row (null: invalid), asked once per distinct (prefix, length)."""
-    length = pc.utf8_length(national)
-    candidate = pc.and_(pc.is_in(length, pa.array(NATIONAL_LENGTHS, length.type)),
-                        pc.invert(pc.starts_with(national, TRUNK_PREFIX)))
-    prefix = pc.if_else(candidate, pc.utf8_slice_codeunits(national, 0, 4), "0")
-    key = pc.if_else(candidate, pc.add(pc.multiply(pc.cast(length, pa.int64()), 10_000),
-                                       pc.cast(prefix, pa.int64())), pa.scalar(None, pa.int64()))
-    distinct = pc.unique(key.filter(candidate))
-    kinds = pa.array([national_kind(str(k % 10_000), k // 10_000) for k in distinct.to_pylist()], _STRING)
-    return pc.take(kinds, pc.index_in(key, value_set=distinct))
-
-
-_OLD_PREFIXES = pa.array(list(OLD_TO_NEW_PREFIX), _STRING)
-_NEW_PREFIXES = pa.array(list(OLD_TO_NEW_PREFIX.values()), _STRING)
+def _reasons_and_details(outcome: np.ndarray, problem: np.ndarray, foreign: np.ndarray, kind: np.ndarray,
+                         kind_names: list[str]) -> tuple[pa.Array, pa.Array]:
+    """Reason and detail texts, taken from small dictionaries by index (no string built per row)."""
+    reasons = pa.array([None, *_REASONS], _STRING)
+    codes = sorted(set(foreign[outcome == 6].tolist()))
+    details = [None, *_FIXED_DETAILS]  # index = outcome; outcomes 1 (a problem), 6 and 9 are per row
+    problem_at = len(details) - 1
+    details += list(_PROBLEMS[1:])
+    foreign_at = len(details)
+    details += [foreign_detail(str(c)) for c in codes]
+    kind_at = len(details) - 1
+    details += [not_mobile_detail(name) for name in kind_names]
+    index = outcome.astype(np.int64)
+    index = np.where(outcome == 1, problem_at + problem, index)
+    index = np.where(outcome == 6, foreign_at + np.searchsorted(codes, foreign), index) if codes else index
+    index = np.where(outcome == 9, kind_at + kind, index)
+    return reasons.take(pa.array(outcome, pa.int8())), pa.array(details, _STRING).take(pa.array(index))
 
 
 def _to_pandas(array: pa.Array, index: pd.Index) -> pd.Series:

@@ -255,11 +255,11 @@ def decide(
     recently_sent: Iterable[str] = (),
     attempts_used: pd.Series | None = None,
     retry_later: Iterable[str] = (),
-) -> pd.DataFrame:
+) -> tuple[pd.DataFrame, tuple[str, ...]]:
     """Fill ``phone``, ``reject_reason`` and ``reject_detail`` for every row (see the module doc).
 
     ``phone`` is the mobile a row's cell names, also on rows rejected for it (a note around it,
-    the DNC flag); ``attrs["dnc_phones"]`` holds every number a CRM do-not-call flag names.
+    the DNC flag). Returns the frame and every mobile a CRM do-not-call flag names.
     """
     phones = normalise_phones(frame["raw_phone"])
     decisions = _Decisions(len(frame))
@@ -302,8 +302,7 @@ def decide(
     out["phone_number"] = phone_number
     out["reject_reason"] = decisions.reasons(frame.index)
     out["reject_detail"] = pd.Series(decisions.detail, index=frame.index, dtype=object)
-    out.attrs["dnc_phones"] = tuple(f"0{n}" for n in dnc_numbers)
-    return out
+    return out, tuple(f"0{n}" for n in dnc_numbers)
 
 
 def _reject_duplicates(frame: pd.DataFrame, decisions: _Decisions, phone_number: np.ndarray) -> None:
@@ -330,7 +329,7 @@ def _reject_duplicates(frame: pd.DataFrame, decisions: _Decisions, phone_number:
     decisions.reject(mask, DUPLICATE, detail)
 
 
-def split(decided: pd.DataFrame, config: CampaignConfig) -> TransformResult:
+def split(decided: pd.DataFrame, config: CampaignConfig, dnc_phones: tuple[str, ...] = ()) -> TransformResult:
     """Accepted rows sorted by phone and cut into chunks of at most ``max_phones_per_campaign``."""
     is_rejected = decided["reject_reason"].notna().to_numpy()
     accepted_rows = np.flatnonzero(~is_rejected)
@@ -340,8 +339,7 @@ def split(decided: pd.DataFrame, config: CampaignConfig) -> TransformResult:
     accepted = accepted.assign(chunk_number=np.arange(len(accepted)) // config.max_phones_per_campaign + 1)
     rejected = decided[["crm_contact_id", "raw_phone", "phone", "reject_reason", "reject_detail"]].iloc[
         np.flatnonzero(is_rejected)]
-    result = TransformResult(accepted=accepted, rejected=rejected, extracted=len(decided),
-                             dnc_phones=decided.attrs.get("dnc_phones", ()))
+    result = TransformResult(accepted=accepted, rejected=rejected, extracted=len(decided), dnc_phones=dnc_phones)
     if len(accepted) + len(rejected) != len(decided):
         raise AssertionError(f"{len(decided)} extracted != {len(accepted)} accepted + {len(rejected)} rejected")
     return result
@@ -357,9 +355,9 @@ def transform(
     retry_later: Iterable[str] = (),
 ) -> TransformResult:
     """The whole transform of one day's extract."""
-    decided = decide(prepare(raw, config), config, suppressed=suppressed, recently_sent=recently_sent,
-                     attempts_used=attempts_used, retry_later=retry_later)
-    return split(decided, config)
+    decided, dnc_phones = decide(prepare(raw, config), config, suppressed=suppressed, recently_sent=recently_sent,
+                                 attempts_used=attempts_used, retry_later=retry_later)
+    return split(decided, config, dnc_phones)
 
 
 def vbot_contacts(accepted: pd.DataFrame, config: CampaignConfig) -> list[dict[str, str]]:
