@@ -9,10 +9,12 @@ import sys
 from datetime import date
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import sqlalchemy as sa
 
 from vbotflow.campaigns import outbox
+from vbotflow.campaigns.transform import REASONS
 from vbotflow.store import db
 
 VBOTFLOW = str(Path(sys.executable).with_name("vbotflow"))
@@ -99,6 +101,11 @@ def test_transform_preview_and_suppression_import(tmp_path) -> None:
     assert counts["extracted"] == counts["accepted"] + counts["rejected"] > 0
     assert sum(counts["chunks"].values()) == counts["accepted"]
     assert len((out / "rejected.csv").read_text().splitlines()) == counts["rejected"] + 1
+    # Every rejected row says why, in words; the phone cells a person reads there are masked.
+    rejected = pd.read_csv(out / "rejected.csv", dtype=str, keep_default_na=False)
+    assert set(rejected["reason"]) <= set(REASONS) and (rejected["detail"] != "").all()
+    assert rejected["reason"].value_counts().to_dict() == counts["rejected_by_reason"]
+    assert not rejected["raw_phone"].str.contains(r"\d{5}").any()
     payload = json.loads((out / "payload_chunk_001.json").read_text())
     phones = [f["value"] for p in payload["phones"] for f in p["fields"] if f["key"] == "phone"]
     assert phones and all(p[2:8] == "******" for p in phones)
