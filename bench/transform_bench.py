@@ -119,7 +119,8 @@ def run_column(name: str, raw: pd.DataFrame, config, suppressed: list[str], rows
     slow = [normalise_phone_slow(value) for value in raw["phone"].tolist()]
     loop = _since(start)
 
-    fast_decisions = zip(fast["phone"].fillna("").tolist(), fast["reject_reason"].fillna("").tolist(), strict=True)
+    fast_decisions = zip(fast["phone"].fillna("").tolist(), fast["reject_reason"].astype(object).fillna("").tolist(),
+                         strict=True)
     mismatches = sum(1 for a, (p, r) in zip(fast_decisions, slow, strict=True) if a != (p or "", r or ""))
     print(f"\n[{name}] phone column dtype {raw['phone'].dtype}; accepted {len(result.accepted):,}; "
           f"rejected {result.rejected_by_reason()}")

@@ -43,6 +43,7 @@ from vbotflow.phone.rules import (
     NOT_VIETNAMESE,
     OLD_NATIONAL_LENGTH,
     OLD_TO_NEW_PREFIX,
+    PHONE_REASONS,
     PHONE_WITH_NOTE,
     ROUNDED_SCIENTIFIC,
     SEPARATORS,
@@ -80,14 +81,14 @@ def normalise_phones(raw: pd.Series) -> pd.DataFrame:
 
     Returns a frame on the same index: ``phone`` (the mobile the cell names, ``0xxxxxxxxx``; also
     set for ``phone_with_note`` rows, so that do-not-call covers them), ``reject_reason`` and
-    ``reject_detail`` (missing where the phone is accepted), ``raw_text`` (the cell as text).
+    ``reject_detail`` (categoricals, missing where the phone is accepted), ``raw_text`` (the cell as text).
     """
     text, problem, raw_text = _cells(raw)
     phone, reason, detail = _decide(text, problem)
     return pd.DataFrame({
         "phone": _to_pandas(phone, raw.index),
-        "reject_reason": _to_pandas(reason, raw.index),
-        "reject_detail": _to_pandas(detail, raw.index),
+        "reject_reason": pd.Series(reason, index=raw.index),
+        "reject_detail": pd.Series(detail, index=raw.index),
         "raw_text": _to_pandas(raw_text, raw.index),
     }, index=raw.index)
 
@@ -204,26 +205,35 @@ class _Digits:
         data = text.buffers()[2]
         data = np.frombuffer(data, dtype=np.uint8)[offsets[0]:offsets[-1]] if data else np.zeros(0, np.uint8)
         keep = (data >= _ZERO) & (data <= _ZERO + 9)  # UTF-8 never uses these bytes inside another character
-        kept = np.zeros(len(data) + 1, dtype=np.int64)
-        np.cumsum(keep.view(np.uint8), dtype=np.int64, out=kept[1:])  # from bytes: numpy's fast path
-        self.data = np.concatenate([data[keep] - _ZERO, np.zeros(2 * _WINDOW, dtype=np.uint8)])  # windows fit
-        self.offsets = kept[offsets - offsets[0]]
+        # Digits kept before each byte: counted in 32 bits while they fit (half the memory to touch).
+        kept = np.zeros(len(data) + 1, dtype=np.int32 if len(data) < 2**31 else np.int64)
+        np.cumsum(keep.view(np.uint8), dtype=kept.dtype, out=kept[1:])
+        digits = data[keep]
+        digits -= _ZERO
+        self.data = np.concatenate([digits, np.zeros(2 * _WINDOW, dtype=np.uint8)])  # every window fits
+        self.offsets = kept[offsets - offsets[0]].astype(np.int64)
         self.length = np.diff(self.offsets)
-        self._windows = np.lib.stride_tricks.sliding_window_view(self.data, _WINDOW)
+
+    def bytes(self, start: np.ndarray | int, width: int, rows: np.ndarray | None = None) -> np.ndarray:
+        """The ``width`` digit values from ``start`` on of every row (or of ``rows``), as they lie in the buffer."""
+        offsets = self.offsets[:-1] if rows is None else self.offsets[:-1][rows]
+        return np.lib.stride_tricks.sliding_window_view(self.data, width)[offsets + start]
 
     def window(self, start: np.ndarray | int, width: int) -> np.ndarray:
         """Each row's digits from ``start`` on, ``width`` of them; -1 past the row's end."""
-        taken = self._windows[self.offsets[:-1] + start][:, :width].astype(np.int16)
+        taken = self.bytes(start, width).astype(np.int16)
         taken[np.arange(width) >= (self.length - start)[:, None]] = -1
         return taken
 
 
 def _number(*digits: np.ndarray) -> np.ndarray:
     """The number some digit columns make (-1 where one is missing)."""
-    total = np.zeros(len(digits[0]), dtype=np.int64)
+    total, missing = np.zeros(len(digits[0]), dtype=np.int64), np.zeros(len(digits[0]), dtype=bool)
     for digit in digits:
         total = total * 10 + digit
-    return np.where(np.logical_and.reduce([d >= 0 for d in digits]), total, -1)
+        missing |= digit < 0
+    total[missing] = -1
+    return total
 
 
 def _table(keys: list[int] | dict[int, int], size: int = 1000) -> np.ndarray:
@@ -247,7 +257,7 @@ def _lookup(table: np.ndarray, keys: np.ndarray) -> np.ndarray:
     return table[np.where((keys >= 0) & (keys < len(table) - 1), keys, len(table) - 1)]
 
 
-def _decide(text: pa.Array, problem: np.ndarray) -> tuple[pa.Array, pa.Array, pa.Array]:
+def _decide(text: pa.Array, problem: np.ndarray) -> tuple[pa.Array, pd.Categorical, pd.Categorical]:
     rows = len(text)
     text = pc.utf8_trim(pc.fill_null(text, ""), SEPARATORS)
     note, spans = np.zeros(rows, dtype=bool), np.ones(rows, dtype=np.int32)
@@ -334,7 +344,7 @@ def _phone_texts(digits: _Digits, start: np.ndarray, old: np.ndarray, new_head: 
     text = np.empty((len(rows), 10), dtype=np.uint8)
     text[:, 0] = 0
     # An old number: its first digit dropped, its next two replaced by the new prefix.
-    text[:, 1:] = digits._windows[digits.offsets[:-1][rows] + start[rows] + is_old][:, :9]
+    text[:, 1:] = digits.bytes(start[rows] + is_old, 9, rows)
     renumbered = new_head[rows][is_old]
     text[is_old, 1], text[is_old, 2] = renumbered // 10, renumbered % 10
     text += _ZERO
@@ -346,22 +356,23 @@ def _phone_texts(digits: _Digits, start: np.ndarray, old: np.ndarray, new_head: 
 
 
 def _reasons_and_details(outcome: np.ndarray, problem: np.ndarray, foreign: np.ndarray, kind: np.ndarray,
-                         kind_names: list[str]) -> tuple[pa.Array, pa.Array]:
-    """Reason and detail texts, taken from small dictionaries by index (no string built per row)."""
-    reasons = pa.array([None, *_REASONS], _STRING)
+                         kind_names: list[str]) -> tuple[pd.Categorical, pd.Categorical]:
+    """Reasons and details as categoricals: a small list of texts and a code per row, no string per row."""
+    reason_codes = np.array([-1, *(PHONE_REASONS.index(r) for r in _REASONS)], dtype=np.int8)
+    fixed = [d for d in dict.fromkeys(_FIXED_DETAILS) if d]
     codes = sorted(set(foreign[outcome == 6].tolist()))
-    details = [None, *_FIXED_DETAILS]  # index = outcome; outcomes 1 (a problem), 6 and 9 are per row
-    problem_at = len(details) - 1
-    details += list(_PROBLEMS[1:])
-    foreign_at = len(details)
-    details += [foreign_detail(str(c)) for c in codes]
-    kind_at = len(details) - 1
-    details += [not_mobile_detail(name) for name in kind_names]
-    index = outcome.astype(np.int64)
+    details = [*fixed, *_PROBLEMS[1:], *(foreign_detail(str(c)) for c in codes),
+               *(not_mobile_detail(name) for name in kind_names)]
+    problem_at = len(fixed) - 1  # problem and kind codes start at 1
+    foreign_at = len(fixed) + len(_PROBLEMS) - 1
+    kind_at = len(details) - len(kind_names) - 1
+    by_outcome = np.array([-1, *(fixed.index(d) if d else -1 for d in _FIXED_DETAILS)], dtype=np.int64)
+    index = by_outcome[outcome]
     index = np.where(outcome == 1, problem_at + problem, index)
     index = np.where(outcome == 6, foreign_at + np.searchsorted(codes, foreign), index) if codes else index
     index = np.where(outcome == 9, kind_at + kind, index)
-    return reasons.take(pa.array(outcome, pa.int8())), pa.array(details, _STRING).take(pa.array(index))
+    return (pd.Categorical.from_codes(reason_codes[outcome], categories=list(PHONE_REASONS)),
+            pd.Categorical.from_codes(index, categories=details))
 
 
 def _to_pandas(array: pa.Array, index: pd.Index) -> pd.Series:

@@ -54,4 +54,4 @@ def import_suppression_file(engine: Engine, path: Path, reason: str = "national_
     added = add_suppressions(engine, numbers, reason=reason, source=f"file:{path.name}")
     counts = rejected.value_counts().sort_index()
     return ImportResult(read=len(raw), added=added, already_suppressed=len(set(numbers)) - added,
-                        rejected={str(k): int(v) for k, v in counts.items()})
+                        rejected={str(k): int(v) for k, v in counts.items() if v})

@@ -174,7 +174,12 @@ def prepare(raw: pd.DataFrame, config: CampaignConfig) -> pd.DataFrame:
 
 REASONS = (DNC, DNC_UNREADABLE, *PHONE_REASONS, SUPPRESSED, MISSING_FIELD, DUPLICATE, FREQUENCY_CAP,
            ATTEMPT_LIMIT, RETRY_LATER)
-_REASON_VALUES = pa.array(REASONS, pa.large_string())
+
+
+def _labels(values: pd.Series, rows: np.ndarray) -> np.ndarray:
+    """A categorical's texts at ``rows`` (None where missing), as objects."""
+    labels = np.array([None, *values.cat.categories], dtype=object)
+    return labels[values.cat.codes.to_numpy()[rows] + 1]
 
 
 class _Decisions:
@@ -195,12 +200,13 @@ class _Decisions:
         if detail is not None:
             self.detail[rows] = detail[rows] if isinstance(detail, np.ndarray) else detail
 
-    def reject_each(self, reasons: pa.Array, details: pa.Array) -> None:
-        """Open rows with a reason in ``reasons`` (one per row, null: none) get it and its detail."""
-        code = pc.fill_null(pc.index_in(reasons, value_set=_REASON_VALUES), -1).to_numpy().astype(np.int8) + 1
+    def reject_each(self, reasons: pd.Series, details: pd.Series) -> None:
+        """Open rows with a reason in ``reasons`` (categorical, one per row, missing: none) get it and its detail."""
+        lookup = np.array([0, *(REASONS.index(r) + 1 for r in reasons.cat.categories)], dtype=np.int8)
+        code = lookup[reasons.cat.codes.to_numpy() + 1]
         rows = np.flatnonzero(self.open & (code > 0))
         self.code[rows] = code[rows]
-        self.detail[rows] = details.take(pa.array(rows)).to_numpy(zero_copy_only=False)
+        self.detail[rows] = _labels(details, rows)
 
     def reasons(self, index: pd.Index) -> pd.Series:
         return pd.Series(pd.Categorical.from_codes(self.code.astype(np.int16) - 1, categories=REASONS), index=index)
@@ -220,9 +226,7 @@ def _flagged_numbers(frame: pd.DataFrame, phones: pd.DataFrame, phone_number: np
     """Reject the rows the CRM flags do-not-call (``dnc``, or ``dnc_unreadable`` when no number
     can be read from the cell); returns every mobile the flags name."""
     flagged = np.flatnonzero(frame["is_dnc"].to_numpy(dtype=bool))
-    taken = pa.array(flagged)
-    reasons = arrow_array(phones["reject_reason"]).take(taken).to_numpy(zero_copy_only=False)
-    why = arrow_array(phones["reject_detail"]).take(taken).to_numpy(zero_copy_only=False)
+    reasons, why = _labels(phones["reject_reason"], flagged), _labels(phones["reject_detail"], flagged)
     numbers = [phone_number[flagged]]
     read = (numbers[0] >= 0) | np.isin(reasons, [NOT_MOBILE, FOREIGN_NUMBER])
     detail = np.full(len(flagged), DNC_FLAG, dtype=object)
@@ -273,7 +277,7 @@ def decide(
         return has_phone & phone_index.isin(numbers)
 
     dnc_numbers = _flagged_numbers(frame, phones, phone_number, decisions)
-    decisions.reject_each(arrow_array(phones["reject_reason"]), arrow_array(phones["reject_detail"]))
+    decisions.reject_each(phones["reject_reason"], phones["reject_detail"])
     decisions.reject(phone_in(dnc_numbers), DNC, f"{DNC_FLAG} on another record of this number")
     decisions.reject(phone_in(_phone_numbers(suppressed)), SUPPRESSED, "in the suppression table")
 

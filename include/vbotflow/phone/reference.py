@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import math
 import numbers
+import re
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -156,12 +158,35 @@ def normalise_phone_slow(raw: object) -> tuple[str | None, str | None]:
     return decision.phone, decision.reason
 
 
-def numbers_in_cell(value: object) -> list[str]:
-    """Every Vietnamese mobile a cell names, for do-not-call: one, or each of several in one cell.
+@lru_cache(maxsize=4096)
+def _mobile(text: str) -> str | None:
+    return _decide_number(text).phone
 
-    Where two numbers are written without a separator the reader cannot place (a run of 18+
-    digits), every cut that leaves two mobiles counts: for do-not-call, reading too many is safe.
-    """
+
+def _numbers_in_run(span: str) -> list[str]:
+    """The mobiles a run of 18+ digits holds: read group by group where separators (or a +)
+    split it, each number the shortest run of whole groups that is a mobile; without any
+    separator, every cut into two mobiles counts (for do-not-call, reading too many is safe)."""
+    groups = [group for group in re.split(r"[^0-9]+", span.replace("+", " +")) if group]
+    found: list[str] = []
+    if len(groups) > 1:
+        pending = ""
+        for group in groups:
+            pending += group
+            if phone := _mobile(pending):
+                found.append(phone)
+                pending = ""
+        return found
+    digits = groups[0] if groups else ""
+    for cut in range(COMPLETE_DIGITS, len(digits) - COMPLETE_DIGITS + 1):
+        left, right = _mobile(digits[:cut]), _mobile(digits[cut:])
+        if left and right:
+            found += [left, right]
+    return found
+
+
+def numbers_in_cell(value: object) -> list[str]:
+    """Every Vietnamese mobile a cell names, for do-not-call: one, or each of several in one cell."""
     decision = decide_phone(value)
     if decision.phone:
         return [decision.phone]
@@ -170,15 +195,9 @@ def numbers_in_cell(value: object) -> list[str]:
     text, _ = _clean_text(value)
     found: dict[str, None] = {}
     for span in spans(text or ""):
-        digits = _digits(span)
-        if len(digits) < COMPLETE_DIGITS:
-            continue
-        if len(digits) < SEVERAL_DIGITS:
-            if phone := _decide_number(span).phone:
-                found[phone] = None
-            continue
-        for cut in range(COMPLETE_DIGITS, len(digits) - COMPLETE_DIGITS + 1):
-            left, right = _decide_number(digits[:cut]).phone, _decide_number(digits[cut:]).phone
-            if left and right:
-                found[left] = found[right] = None
+        count = digit_count(span)
+        if count >= SEVERAL_DIGITS:
+            found.update(dict.fromkeys(_numbers_in_run(span)))
+        elif count >= COMPLETE_DIGITS and (phone := _mobile(span)):
+            found[phone] = None
     return list(found)
