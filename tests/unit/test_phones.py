@@ -348,6 +348,16 @@ def test_the_kind_of_a_national_number_depends_on_its_first_four_digits_and_leng
     assert national_kind(national[:4], len(national)) == oracle
 
 
+def test_no_space_or_digit_lies_beyond_the_scanned_unicode_range() -> None:
+    import sys
+    import unicodedata
+
+    from vbotflow.phone.rules import UNICODE_SCAN_END
+
+    assert not [hex(c) for c in range(UNICODE_SCAN_END, sys.maxunicode + 1)
+                if unicodedata.category(chr(c)) in ("Zs", "Nd")]
+
+
 def test_country_codes_are_prefix_free() -> None:
     codes = country_codes()
     assert "84" in codes and "91" in codes and "1" in codes

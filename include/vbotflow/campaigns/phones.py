@@ -16,6 +16,8 @@ from ``phonenumbers`` too, asked once per distinct (first four national digits, 
 
 from __future__ import annotations
 
+from functools import cache
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -155,10 +157,15 @@ def _cells_one_by_one(values: list) -> tuple[pa.Array, np.ndarray, pa.Array]:
 # --- the rare cells: other scripts' digits, Excel's apostrophe, notations, notes -----------------
 
 
+@cache
+def _digit_classes() -> tuple[str, ...]:
+    return tuple(re2_class(non_ascii_digits(value)) for value in range(10))
+
+
 def _fold_digits(text: pa.Array) -> pa.Array:
     """Digits of other scripts → ASCII, full-width ＋ → +."""
-    for value in range(10):
-        text = pc.replace_substring_regex(text, re2_class(non_ascii_digits(value)), str(value))
+    for value, digits in enumerate(_digit_classes()):
+        text = pc.replace_substring_regex(text, digits, str(value))
     return pc.replace_substring(text, "\uff0b", "+")
 
 

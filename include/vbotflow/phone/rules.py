@@ -10,7 +10,6 @@ spells a character class or a prefix of its own. Pure Python: the receiver impor
 from __future__ import annotations
 
 import re
-import sys
 import unicodedata
 from collections.abc import Iterable
 from functools import cache
@@ -96,9 +95,14 @@ _DASHES = "-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"
 _PUNCTUATION = ".,;/\\|()[]\uff0e\uff0c\uff1b\uff0f\uff3c\uff5c\uff08\uff09\uff3b\uff3d\u3001"
 
 
+# No space separator or decimal digit lies beyond plane 1 (a test checks the whole range): the
+# tables below are read up to here, a tenth of the code points.
+UNICODE_SCAN_END = 0x20000
+
+
 def _unicode_spaces() -> str:
     """Every space separator (category Zs) of this Python's Unicode tables."""
-    return "".join(chr(c) for c in range(sys.maxunicode + 1) if unicodedata.category(chr(c)) == "Zs")
+    return "".join(chr(c) for c in range(UNICODE_SCAN_END) if unicodedata.category(chr(c)) == "Zs")
 
 
 # What may stand between the digits of a number and is dropped: spaces of every kind, invisible
@@ -113,7 +117,7 @@ PHONE_CHAR_SET = frozenset(ASCII_DIGITS + "+") | SEPARATOR_SET  # after fold_dig
 def _digit_values() -> dict[str, str]:
     """Every non-ASCII decimal digit → its ASCII digit."""
     values = {}
-    for code in range(0x80, sys.maxunicode + 1):
+    for code in range(0x80, UNICODE_SCAN_END):
         char = chr(code)
         if unicodedata.category(char) == "Nd":
             values[char] = str(unicodedata.decimal(char))
