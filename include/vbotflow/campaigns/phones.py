@@ -254,10 +254,8 @@ def _table(keys: list[int] | dict[int, int], size: int = 1000) -> np.ndarray:
 _COUNTRY_CODES = {n: _table([int(c) for c in country_codes() if len(c) == n]) for n in (1, 2, 3)}
 _WINDOW = 16  # digits a row is looked into: the longest prefix (0084 0) and a national number
 _NEW_HEAD = _table({int(old): int(new) for old, new in OLD_TO_NEW_PREFIX.items()})
-_REASONS = (INVALID_PHONE, MISSING_PHONE, SEVERAL_NUMBERS, INVALID_PHONE, INVALID_PHONE, FOREIGN_NUMBER,
-            INVALID_PHONE, INVALID_PHONE, NOT_MOBILE, PHONE_WITH_NOTE)
-_FIXED_DETAILS = (None, NO_PHONE, SEVERAL, NO_COMPLETE_NUMBER, MISPLACED_PLUS, None, NO_SUCH_COUNTRY, NOT_VIETNAMESE,
-                  None, WITH_NOTE)
+# Details that depend on the row: why the value is no phone, the country, the kind of number.
+_PROBLEM, _COUNTRY, _KIND = "<problem>", "<country>", "<kind>"
 
 
 def _lookup(table: np.ndarray, keys: np.ndarray) -> np.ndarray:
@@ -310,22 +308,22 @@ def _decide(text: pa.Array, problem: np.ndarray) -> tuple[pa.Array, pd.Categoric
     kind, kind_names = _kinds(prefix, national_length - old)
     mobile = kind == 0
 
-    outcomes = [  # the first that holds decides: its position + 1 indexes _REASONS and _FIXED_DETAILS
-        problem > 0,
-        ~note & (length == 0),
-        (spans >= 2) | (length >= SEVERAL_DIGITS),
-        note & (spans == 0),
-        plus & ~plus_first,
-        abroad & (foreign >= 0),
-        abroad,
-        kind < 0,
-        ~mobile,
-        note,
+    outcomes = [  # (when, reason, detail): the first that holds decides, as in reference.decide_phone
+        (problem > 0, INVALID_PHONE, _PROBLEM),
+        (~note & (length == 0), MISSING_PHONE, NO_PHONE),
+        ((spans >= 2) | (length >= SEVERAL_DIGITS), SEVERAL_NUMBERS, SEVERAL),
+        (note & (spans == 0), INVALID_PHONE, NO_COMPLETE_NUMBER),
+        (plus & ~plus_first, INVALID_PHONE, MISPLACED_PLUS),
+        (abroad & (foreign >= 0), FOREIGN_NUMBER, _COUNTRY),
+        (abroad, INVALID_PHONE, NO_SUCH_COUNTRY),
+        (kind < 0, INVALID_PHONE, NOT_VIETNAMESE),
+        (~mobile, NOT_MOBILE, _KIND),
+        (note, PHONE_WITH_NOTE, WITH_NOTE),
     ]
-    outcome = np.select(outcomes, list(range(1, len(outcomes) + 1)), default=0)
-    named = mobile & ((outcome == 0) | (outcome == len(outcomes)))
+    outcome = np.select([when for when, _, _ in outcomes], list(range(1, len(outcomes) + 1)), default=0)
+    named = mobile & ((outcome == 0) | (outcome == len(outcomes)))  # accepted, or a mobile inside a note
     phone = _phone_texts(digits, start, old, new_head, named)
-    return phone, *_reasons_and_details(outcome, problem, foreign, kind, kind_names)
+    return phone, *_reasons_and_details(outcome, [(r, d) for _, r, d in outcomes], problem, foreign, kind, kind_names)
 
 
 def _kinds(prefix: np.ndarray, length: np.ndarray) -> tuple[np.ndarray, list[str]]:
@@ -362,24 +360,27 @@ def _phone_texts(digits: _Digits, start: np.ndarray, old: np.ndarray, new_head: 
                                             validity, int(len(named) - len(rows)))
 
 
-def _reasons_and_details(outcome: np.ndarray, problem: np.ndarray, foreign: np.ndarray, kind: np.ndarray,
-                         kind_names: list[str]) -> tuple[pd.Categorical, pd.Categorical]:
-    """Reasons and details as categoricals: a small list of texts and a code per row, no string per row."""
-    reason_codes = np.array([-1, *(PHONE_REASONS.index(r) for r in _REASONS)], dtype=np.int8)
-    fixed = [d for d in dict.fromkeys(_FIXED_DETAILS) if d]
-    codes = sorted(set(foreign[outcome == 6].tolist()))
-    details = [*fixed, *_PROBLEMS[1:], *(foreign_detail(str(c)) for c in codes),
-               *(not_mobile_detail(name) for name in kind_names)]
-    problem_at = len(fixed) - 1  # problem and kind codes start at 1
-    foreign_at = len(fixed) + len(_PROBLEMS) - 1
-    kind_at = len(details) - len(kind_names) - 1
-    by_outcome = np.array([-1, *(fixed.index(d) if d else -1 for d in _FIXED_DETAILS)], dtype=np.int64)
-    index = by_outcome[outcome]
-    index = np.where(outcome == 1, problem_at + problem, index)
-    index = np.where(outcome == 6, foreign_at + np.searchsorted(codes, foreign), index) if codes else index
-    index = np.where(outcome == 9, kind_at + kind, index)
-    return (pd.Categorical.from_codes(reason_codes[outcome], categories=list(PHONE_REASONS)),
-            pd.Categorical.from_codes(index, categories=details))
+def _reasons_and_details(outcome: np.ndarray, outcomes: list[tuple[str, str]], problem: np.ndarray,
+                         foreign: np.ndarray, kind: np.ndarray, kind_names: list[str]
+                         ) -> tuple[pd.Categorical, pd.Categorical]:
+    """Reasons and details as categoricals: a few texts and a code per row, no string built per row."""
+    reason_code = np.array([-1, *(PHONE_REASONS.index(r) for r, _ in outcomes)], dtype=np.int8)[outcome]
+    countries = sorted(set(foreign[outcome == 1 + [d for _, d in outcomes].index(_COUNTRY)].tolist()))
+    per_row = {_PROBLEM: list(_PROBLEMS[1:]), _COUNTRY: [foreign_detail(str(c)) for c in countries],
+               _KIND: [not_mobile_detail(name) for name in kind_names]}
+    details = [d for _, d in outcomes if d not in per_row]
+    first = {}  # where each per-row list starts among the details
+    for marker, texts in per_row.items():
+        first[marker] = len(details)
+        details += texts
+    row_index = {_PROBLEM: problem.astype(np.int64) - 1, _KIND: kind.astype(np.int64) - 1,
+                 _COUNTRY: np.searchsorted(countries, foreign) if countries else np.zeros(len(outcome), np.int64)}
+    detail_code = np.full(len(outcome), -1, dtype=np.int64)
+    for position, (_, detail) in enumerate(outcomes, start=1):
+        rows = outcome == position
+        detail_code[rows] = (first[detail] + row_index[detail][rows]) if detail in per_row else details.index(detail)
+    return (pd.Categorical.from_codes(reason_code, categories=list(PHONE_REASONS)),
+            pd.Categorical.from_codes(detail_code, categories=details))
 
 
 def _to_pandas(array: pa.Array, index: pd.Index) -> pd.Series:
