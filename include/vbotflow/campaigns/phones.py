@@ -163,10 +163,14 @@ def _digit_classes() -> tuple[str, ...]:
 
 
 def _fold_digits(text: pa.Array) -> pa.Array:
-    """Digits of other scripts → ASCII, full-width ＋ → +."""
+    """Digits of other scripts → ASCII, full-width ＋ → + (only ASCII-free cells can hold them)."""
+    other = pc.invert(pc.string_is_ascii(text))
+    if not pc.any(other).as_py():
+        return text
+    folded = text.filter(other)
     for value, digits in enumerate(_digit_classes()):
-        text = pc.replace_substring_regex(text, digits, str(value))
-    return pc.replace_substring(text, "\uff0b", "+")
+        folded = pc.replace_substring_regex(folded, digits, str(value))
+    return pc.replace_with_mask(text, other, pc.replace_substring(folded, "\uff0b", "+"))
 
 
 def _rare_cells(text: pa.Array) -> tuple[pa.Array, np.ndarray, np.ndarray, np.ndarray]:
