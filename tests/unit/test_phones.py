@@ -346,6 +346,7 @@ def test_the_kind_of_a_national_number_depends_on_its_first_four_digits_and_leng
     number = phonenumbers.PhoneNumber(country_code=84, national_number=int(national))
     oracle = None if national.startswith("0") else kind_of(number)
     assert national_kind(national[:4], len(national)) == oracle
+    assert (kind_of(number) is not None) == phonenumbers.is_valid_number_for_region(number, "VN")
 
 
 def test_no_space_or_digit_lies_beyond_the_scanned_unicode_range() -> None:

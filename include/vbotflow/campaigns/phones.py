@@ -216,14 +216,16 @@ class _Digits:
         data = text.buffers()[2]
         data = np.frombuffer(data, dtype=np.uint8)[offsets[0]:offsets[-1]] if data else np.zeros(0, np.uint8)
         keep = (data >= _ZERO) & (data <= _ZERO + 9)  # UTF-8 never uses these bytes inside another character
-        # Digits kept before each byte: counted in 32 bits while they fit (half the memory to touch).
-        kept = np.zeros(len(data) + 1, dtype=np.int32 if len(data) < 2**31 else np.int64)
-        np.cumsum(keep.view(np.uint8), dtype=kept.dtype, out=kept[1:])
+        # Digits per row: summed over each non-empty row's bytes (an empty row has none).
+        starts, filled = offsets[:-1] - offsets[0], np.diff(offsets) > 0
+        self.length = np.zeros(len(text), dtype=np.int64)
+        if filled.any():
+            self.length[filled] = np.add.reduceat(keep.view(np.uint8), starts[filled], dtype=np.int64)
+        self.offsets = np.zeros(len(text) + 1, dtype=np.int64)
+        np.cumsum(self.length, out=self.offsets[1:])
         digits = data[keep]
         digits -= _ZERO
         self.data = np.concatenate([digits, np.zeros(2 * _WINDOW, dtype=np.uint8)])  # every window fits
-        self.offsets = kept[offsets - offsets[0]].astype(np.int64)
-        self.length = np.diff(self.offsets)
 
     def bytes(self, start: np.ndarray | int, width: int, rows: np.ndarray | None = None) -> np.ndarray:
         """The ``width`` digit values from ``start`` on of every row (or of ``rows``), as they lie in the buffer."""

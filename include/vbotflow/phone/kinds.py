@@ -26,10 +26,17 @@ _KIND_WORDS = {
 
 
 def kind_of(number: phonenumbers.PhoneNumber) -> str | None:
-    """``'mobile'``, the words for another kind of valid Vietnamese number, or None when invalid."""
-    if number.country_code != int(COUNTRY_CODE) or not phonenumbers.is_valid_number_for_region(number, "VN"):
+    """``'mobile'``, the words for another kind of valid Vietnamese number, or None when invalid.
+
+    Only ``number_type`` is asked: for +84, whose one region is VN, it is UNKNOWN exactly when
+    ``is_valid_number_for_region(number, "VN")`` is false (both match the same metadata; a test
+    checks), and asking once halves the cost.
+    """
+    if number.country_code != int(COUNTRY_CODE):
         return None
     kind = phonenumbers.number_type(number)
+    if kind == PhoneNumberType.UNKNOWN:
+        return None
     return MOBILE if kind in _MOBILE_TYPES else _KIND_WORDS.get(kind, "non-mobile")
 
 
