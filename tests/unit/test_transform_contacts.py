@@ -6,6 +6,7 @@ import unicodedata
 from datetime import date, datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
@@ -14,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vbotflow.campaigns.config import load_config
-from vbotflow.campaigns.transform import ExtractError, _nfc, transform, vbot_contacts
+from vbotflow.campaigns.transform import ExtractError, _keepers, _nfc, transform, vbot_contacts
 
 
 @pytest.fixture
@@ -166,3 +167,16 @@ def test_nfc_of_only_the_changeable_values_equals_nfc_of_all(values: list[str]) 
 def test_nfc_changes_found_by_hypothesis_and_the_unicode_tables(text: str) -> None:
     array = pa.chunked_array([pa.array([text], pa.large_string())])
     assert _nfc(array).to_pylist() == [unicodedata.normalize("NFC", text)] != [text]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 4), st.integers(0, 3), st.integers(0, 5)), min_size=1, max_size=40))
+def test_the_kept_duplicate_is_the_latest_then_the_smallest_id_then_the_first(rows) -> None:
+    phone, updated, id_order = (np.array(column) for column in zip(*rows, strict=True))
+    keeper = _keepers(phone, updated.astype(np.int64), id_order.astype(float))
+    # The rule written plainly: sort by phone, latest first, smallest id first, extract order last.
+    ranked = sorted(range(len(rows)), key=lambda i: (phone[i], -updated[i], id_order[i], i))
+    expected = {}
+    for i in ranked:
+        expected.setdefault(phone[i], i)
+    assert keeper.tolist() == [expected[p] for p in phone]

@@ -216,16 +216,20 @@ class _Digits:
         data = text.buffers()[2]
         data = np.frombuffer(data, dtype=np.uint8)[offsets[0]:offsets[-1]] if data else np.zeros(0, np.uint8)
         keep = (data >= _ZERO) & (data <= _ZERO + 9)  # UTF-8 never uses these bytes inside another character
-        # Digits per row: summed over each non-empty row's bytes (an empty row has none).
-        starts, filled = offsets[:-1] - offsets[0], np.diff(offsets) > 0
+        # Digits per row: summed over each non-empty row's bytes (an empty row has none). Few and
+        # small temporaries: in a VM, first-touched memory costs more than the arithmetic.
+        starts = offsets[:-1] if offsets[0] == 0 else offsets[:-1] - offsets[0]
+        filled = starts[1:] != starts[:-1] if len(starts) else np.zeros(0, dtype=bool)
+        filled = np.append(filled, len(data) > (starts[-1] if len(starts) else 0))
         self.length = np.zeros(len(text), dtype=np.int64)
         if filled.any():
             self.length[filled] = np.add.reduceat(keep.view(np.uint8), starts[filled], dtype=np.int64)
         self.offsets = np.zeros(len(text) + 1, dtype=np.int64)
         np.cumsum(self.length, out=self.offsets[1:])
-        digits = data[keep]
-        digits -= _ZERO
-        self.data = np.concatenate([digits, np.zeros(2 * _WINDOW, dtype=np.uint8)])  # every window fits
+        kept = int(self.offsets[-1])
+        self.data = np.zeros(kept + 2 * _WINDOW, dtype=np.uint8)  # padded: every window fits
+        np.compress(keep, data, out=self.data[:kept])
+        self.data[:kept] -= _ZERO
 
     def bytes(self, start: np.ndarray | int, width: int, rows: np.ndarray | None = None) -> np.ndarray:
         """The ``width`` digit values from ``start`` on of every row (or of ``rows``), as they lie in the buffer."""
@@ -240,10 +244,11 @@ class _Digits:
 
 
 def _number(*digits: np.ndarray) -> np.ndarray:
-    """The number some digit columns make (-1 where one is missing)."""
-    total, missing = np.zeros(len(digits[0]), dtype=np.int64), np.zeros(len(digits[0]), dtype=bool)
+    """The number some digit columns (at most 4) make (-1 where one is missing)."""
+    total, missing = np.zeros(len(digits[0]), dtype=np.int32), np.zeros(len(digits[0]), dtype=bool)
     for digit in digits:
-        total = total * 10 + digit
+        total *= 10
+        total += digit
         missing |= digit < 0
     total[missing] = -1
     return total
