@@ -52,6 +52,6 @@ def import_suppression_file(engine: Engine, path: Path, reason: str = "national_
     raw = read_numbers(path)
     numbers, rejected = dnc_numbers(raw)
     added = add_suppressions(engine, numbers, reason=reason, source=f"file:{path.name}")
-    counts = rejected.value_counts().sort_index()
+    counts = rejected.value_counts()
     return ImportResult(read=len(raw), added=added, already_suppressed=len(set(numbers)) - added,
-                        rejected={str(k): int(v) for k, v in counts.items() if v})
+                        rejected={str(k): int(v) for k, v in sorted(counts.items(), key=lambda kv: str(kv[0])) if v})

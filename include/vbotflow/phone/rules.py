@@ -135,7 +135,7 @@ def _fold_table() -> dict[int, str]:
 
 
 def fold_digits(text: str) -> str:
-    """Digits of any script to ASCII, full-width ＋ to +: the rest of the rules then see ASCII only."""
+    """Digits of any script to ASCII, full-width ＋ to +: the rest of the rules see ASCII digits only."""
     return text if text.isascii() else text.translate(_fold_table())
 
 
