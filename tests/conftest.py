@@ -76,24 +76,27 @@ def pg_server_url() -> Iterator[str]:
         admin.dispose()
 
 
+MARIADB_ADMIN_URL = os.environ.get("VBOTFLOW_TEST_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
+
+
 @pytest.fixture(scope="session")
 def mariadb_server_url() -> Iterator[str]:
-    """A fresh MariaDB (or MySQL) database for this test session, dropped at the end (a CRM stand-in)."""
+    """A fresh MariaDB/MySQL database for this test session (a CRM there), dropped at the end."""
     problem = _reachable(MARIADB_ADMIN_URL)
     if problem:
         message = f"MariaDB at {MARIADB_ADMIN_URL} is unreachable: {problem}"
         if IN_CI:
             pytest.fail(message + " (CI=true: MariaDB tests must run, not skip)", pytrace=False)
         pytest.skip(message)
+    admin = sa.create_engine(MARIADB_ADMIN_URL)
     name = f"vbotflow_test_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(MARIADB_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
-    url = sa.engine.make_url(MARIADB_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"))
+    url = sa.engine.make_url(MARIADB_ADMIN_URL).set(database=name, query={"charset": "utf8mb4"})
     try:
-        yield url
+        yield url.render_as_string(hide_password=False)
     finally:
-        with admin.connect() as conn:
+        with admin.begin() as conn:
             conn.execute(sa.text(f"DROP DATABASE IF EXISTS `{name}`"))
         admin.dispose()
 

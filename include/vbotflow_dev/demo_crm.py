@@ -67,7 +67,10 @@ MOBILE_PREFIXES = ["32", "33", "34", "35", "36", "37", "38", "39", "70", "76", "
 NEW_TO_OLD = {"32": "162", "33": "163", "34": "164", "38": "168", "39": "169", "70": "120", "79": "121",
               "83": "123", "84": "124", "56": "186", "59": "199"}
 BRANCHES = ["Hà Nội - Cầu Giấy", "Hà Nội - Hoàn Kiếm", "TP.HCM - Quận 1", "TP.HCM - Thủ Đức", "Đà Nẵng - Hải Châu"]
-UNUSABLE_PHONES = ["", None, "không có", "0241234567", "028 3822 1234", "12345", "0912-34", "1900 1234"]
+# Cells no campaign calls: empty, text, too short, landlines and service numbers, another country,
+# two numbers in one cell, a note around a number, a number a spreadsheet rounded.
+UNUSABLE_PHONES = ["", None, "không có", "0241234567", "028 3822 1234", "12345", "0912-34", "1900 1234",
+                   "+65 6123 4567", "0912 345 678 / 0987 654 321", "0912 345 678 (Zalo)", "9.12346E+08"]
 
 
 @dataclass(frozen=True)
@@ -82,8 +85,16 @@ class SeedSummary:
 def messy_phone(national: str, rng: random.Random) -> str:
     """One valid mobile number (9 national digits) written the way people type it into a CRM."""
     style = rng.random()
-    if style < 0.35:
+    if style < 0.27:
         return "0" + national
+    if style < 0.30:
+        return f"0{national[:2]}\u00a0{national[2:5]}\u00a0{national[5:]}"  # no-break spaces (Excel, web pages)
+    if style < 0.32:
+        return f"+84 0{national[:2]} {national[2:5]} {national[5:]}"  # a trunk zero after the country code
+    if style < 0.335:
+        return "'0" + national  # Excel's text marker
+    if style < 0.35:
+        return f"0{national[:2]}\u2013{national[2:5]}\u2013{national[5:]}"  # en dashes
     if style < 0.45:
         return f"0{national[:2]} {national[2:5]} {national[5:]}"
     if style < 0.55:
@@ -99,8 +110,8 @@ def messy_phone(national: str, rng: random.Random) -> str:
     if style < 0.84:
         return "0084" + national
     old = NEW_TO_OLD.get(national[:2])
-    if old:
-        return "0" + old + national[2:]  # written before the 2018 change to ten digits
+    if old:  # written before the 2018 change to ten digits; sometimes with the country code too
+        return f"+84 0{old} {national[2:]}" if national.endswith(("0", "5")) else "0" + old + national[2:]
     return "0" + national
 
 

@@ -9,10 +9,12 @@ import sys
 from datetime import date
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import sqlalchemy as sa
 
 from vbotflow.campaigns import outbox
+from vbotflow.campaigns.transform import REASONS
 from vbotflow.store import db
 
 VBOTFLOW = str(Path(sys.executable).with_name("vbotflow"))
@@ -109,6 +111,11 @@ def test_transform_preview_and_suppression_import(tmp_path) -> None:
     assert counts["extracted"] == counts["accepted"] + counts["rejected"] > 0
     assert sum(counts["chunks"].values()) == counts["accepted"]
     assert len((out / "rejected.csv").read_text().splitlines()) == counts["rejected"] + 1
+    # Every rejected row says why, in words; the phone cells a person reads there are masked.
+    rejected = pd.read_csv(out / "rejected.csv", dtype=str, keep_default_na=False)
+    assert set(rejected["reason"]) <= set(REASONS) and (rejected["detail"] != "").all()
+    assert rejected["reason"].value_counts().to_dict() == counts["rejected_by_reason"]
+    assert not rejected["raw_phone"].str.contains(r"\d{5}").any()
     payload = json.loads((out / "payload_chunk_001.json").read_text())
     phones = [f["value"] for p in payload["phones"] for f in p["fields"] if f["key"] == "phone"]
     assert phones and all(p[2:8] == "******" for p in phones)
@@ -116,18 +123,20 @@ def test_transform_preview_and_suppression_import(tmp_path) -> None:
     url = f"sqlite:///{tmp_path / 'vbotflow.db'}"
     assert _run(url, "db", "upgrade").returncode == 0
     dnc = tmp_path / "dnc.csv"
-    dnc.write_text("so_dien_thoai\n0912 345 678\n+84912345678\n0241234567\nkhông có\n0387654321\n", encoding="utf-8")
+    dnc.write_text("so_dien_thoai\n0912 345 678\n+84912345678\n024 3822 1234\nkhông có\n0387654321\n"
+                   "\"0971 111 111, 0972 222 222\"\n0973333333 (khách yêu cầu)\n+912345678\n", encoding="utf-8")
     imported = _run(url, "suppression", "import", str(dnc))
     assert imported.returncode == 0, imported.stderr
-    assert ("read 5 line(s): 2 added, 0 already suppressed, rejected {'invalid_phone': 1, 'not_mobile': 1}"
-            in imported.stdout)
+    assert ("read 8 line(s): 5 added, 0 already suppressed, rejected "
+            "{'foreign_number': 1, 'invalid_phone': 1, 'not_mobile': 1}" in imported.stdout)
     again = _run(url, "suppression", "import", str(dnc))
-    assert "0 added, 2 already suppressed" in again.stdout
+    assert "0 added, 5 already suppressed" in again.stdout
     engine = sa.create_engine(url)
     with engine.connect() as conn:
         rows = conn.execute(sa.text("SELECT phone, reason FROM suppression ORDER BY phone")).all()
     engine.dispose()
-    assert [tuple(r) for r in rows] == [("0387654321", "national_dnc"), ("0912345678", "national_dnc")]
+    assert [tuple(r) for r in rows] == [(p, "national_dnc") for p in (
+        "0387654321", "0912345678", "0971111111", "0972222222", "0973333333")]
 
 
 def test_airflow_lists_the_vbot_provider_and_its_connection_type() -> None:

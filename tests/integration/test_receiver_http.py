@@ -50,7 +50,7 @@ def test_an_autocall_result_is_stored_raw_with_typed_columns(receiver: str, db_u
     assert event["body"] == raw
     assert (event["kind"], event["endpoint"], event["landed_via"], event["parse_error"]) == (
         "autocall", "autocall", "http", None)
-    assert (event["vbot_campaign_id"], event["phone"], event["status_code"]) == (2932, "84912345678", 3)
+    assert (event["vbot_campaign_id"], event["phone"], event["status_code"]) == (2932, "+84912345678", 3)
     assert _utc(event["called_at"]) == datetime(2026, 11, 26, 2, 15, tzinfo=UTC)  # 09:15 in Vietnam
     assert before <= _utc(event["received_at"]) <= datetime.now(UTC)
     assert event["remote_addr"] == "127.0.0.1"

@@ -50,6 +50,21 @@ def test_autocall_costs_and_duration_are_typed_and_odd_values_kept_as_null(detai
     assert {k: parsed.columns[k] for k in typed} == typed
 
 
+@pytest.mark.parametrize(("sent", "stored"), [
+    ("0912 345 678", "0912345678"),
+    ("0912\u00a0345\u00a0678", "0912345678"),  # a no-break space
+    ("091\u200b2345\u2013678", "0912345678"),  # zero-width space, en dash
+    ("\uff10\uff19\uff11\uff12\uff13\uff14\uff15\uff16\uff17\uff18", "0912345678"),  # full-width digits
+    ("+84 912.345.678", "+84912345678"),  # the + is kept: it says a country code follows
+    ("+912345678", "+912345678"),  # India: reconciliation must not take it for 0912345678
+    ("912345678.0", "912345678"),  # a float's text is one number, not ten digits
+    ("'0912345678", "0912345678"),
+])
+def test_the_phone_column_reads_digits_as_the_daily_list_does(sent: str, stored: str) -> None:
+    parsed = parse_delivery(_bytes(_autocall(phone=sent)), "autocall")
+    assert (parsed.kind, parsed.columns["phone"]) == ("autocall", stored)
+
+
 def test_the_autocall_dedupe_key_is_campaign_phone_time_and_status() -> None:
     key = parse_delivery(_bytes(_autocall()), "autocall").dedupe_key
     # Other fields and notations of the same instant do not matter...
@@ -109,6 +124,8 @@ def test_canonical_json_keeps_vietnamese_text_readable() -> None:
         (_bytes(_autocall(phone=None)), "autocall", "phone must be a string (got null)"),
         (_bytes(_autocall(phone="không có")), "autocall", "phone has no digits"),
         (_bytes(_autocall(phone="1" * 33)), "autocall", "phone is longer than 32 digits"),
+        (_bytes(_autocall(phone="9.12346E+08")), "autocall",
+         "phone cannot be read: scientific notation with digits lost (the spreadsheet rounded the number)"),
         (_bytes(_autocall(create_at=20261126)), "autocall", "create_at must be a string (got number)"),
         (_bytes(_autocall(create_at="")), "autocall", "create_at is missing"),
         (_bytes({"data": [{"date_create": "26/11/2026 10:00:00"}]}), "call_history",

@@ -135,6 +135,13 @@ def test_the_finder_sees_every_spelling(spelling) -> None:
     assert finder.sub(lambda _: "#", f"a {spelling} b") == "a # b"
 
 
+@pytest.mark.parametrize("spelling", ["0329\u00a0876\u00a0543", "0329\u2013876\u2013543", "+84\u202f329\u200b876543"])
+def test_the_finder_sees_the_unicode_separators_the_phone_rules_know(spelling) -> None:
+    # A CRM export's no-break spaces and dashes: the list reads them as separators, so erasure must too.
+    assert canonical_phone(spelling) == PHONE
+    assert PhoneFinder([PHONE]).found_in(f"ghi chú: {spelling}.")
+
+
 @pytest.mark.parametrize("text", ["10329876543", "03298765431", "0329876544", "1329876543", "032987654"])
 def test_the_finder_ignores_other_numbers(text) -> None:
     assert not PhoneFinder([PHONE]).found_in(text)

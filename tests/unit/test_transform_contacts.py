@@ -6,6 +6,7 @@ import unicodedata
 from datetime import date, datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
@@ -14,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vbotflow.campaigns.config import load_config
-from vbotflow.campaigns.transform import ExtractError, _nfc, transform, vbot_contacts
+from vbotflow.campaigns.transform import ExtractError, _keepers, _nfc, transform, vbot_contacts
 
 
 @pytest.fixture
@@ -39,7 +40,7 @@ def test_each_row_gets_exactly_one_fate(config) -> None:
     raw = _rows(
         (1, "Nguyễn Văn An", "0912 345 678", 0, datetime(2026, 11, 1), 150000.0, date(2026, 11, 28)),
         (2, "Nguyễn Văn An", "+84912345678", 0, datetime(2026, 11, 20), 150000.0, date(2026, 11, 28)),  # newer
-        (3, "Trần Bình", "0241234567", 0, datetime(2026, 11, 1), 90000.0, date(2026, 11, 28)),
+        (3, "Trần Bình", "024 3822 1234", 0, datetime(2026, 11, 1), 90000.0, date(2026, 11, 28)),
         (4, "Lê Cường", "", 0, datetime(2026, 11, 1), 90000.0, date(2026, 11, 28)),
         (5, "Phạm Dung", "0387654321", 1, datetime(2026, 11, 1), 90000.0, date(2026, 11, 28)),
         (6, "Phạm Dung", "038 765 4321", 0, datetime(2026, 11, 2), 90000.0, date(2026, 11, 28)),  # DNC phone
@@ -62,6 +63,75 @@ def test_each_row_gets_exactly_one_fate(config) -> None:
                                            "missing_phone": 1, "not_mobile": 1, "suppressed": 1}
     assert list(zip(result.accepted["crm_contact_id"], result.accepted["phone"], result.accepted["chunk_number"],
                     strict=True)) == [("10", "0389123456", 1), ("2", "0912345678", 1), ("11", "0974444444", 2)]
+
+
+def test_do_not_call_holds_for_the_number_in_every_spelling(config) -> None:
+    day, due = datetime(2026, 11, 1), date(2026, 11, 28)
+    raw = _rows(
+        (1, "A", "0912 345 678 (Zalo)", 1, day, 1.0, due),  # flagged, with a note around the number
+        (2, "A", "+84\u00a0912\u00a0345\u00a0678", 0, day, 1.0, due),  # the same number, another spelling
+        (3, "B", "0387 654 321 / 01689 123 456", 1, day, 1.0, due),  # flagged, two numbers in the cell
+        (4, "B", "0389123456", 0, day, 1.0, due),  # the second of them, in its new form
+        (5, "B", "038\u2013765\u20134321", 0, day, 1.0, due),  # the first, with en dashes
+        (6, "C", "không có", 1, day, 1.0, due),  # flagged, but no number to read
+        (7, "D", None, 1, day, 1.0, due),  # flagged, no phone at all
+        (8, "E", "+65 6123 4567", 1, day, 1.0, due),  # flagged foreign number: read, never called anyway
+        (9, "F", "9.12346E+08", 1, day, 1.0, due),  # flagged, rounded by a spreadsheet
+        (10, "G", "0971 111 111", 0, day, 1.0, due),
+    )
+    result = transform(raw, config)
+
+    assert result.extracted == 10 == len(result.accepted) + len(result.rejected)
+    rejected = result.rejected.set_index("crm_contact_id")
+    assert rejected["reject_reason"].to_dict() == {
+        "1": "dnc", "2": "dnc", "3": "dnc", "4": "dnc", "5": "dnc", "6": "dnc_unreadable", "7": "dnc_unreadable",
+        "8": "dnc", "9": "dnc_unreadable"}
+    assert rejected["reject_detail"].to_dict() == {
+        "1": "CRM do-not-call flag",
+        "2": "CRM do-not-call flag on another record of this number",
+        "3": "CRM do-not-call flag (2 numbers in the cell)",
+        "4": "CRM do-not-call flag on another record of this number",
+        "5": "CRM do-not-call flag on another record of this number",
+        "6": "CRM do-not-call flag, but the phone cannot be read (text without a complete phone number): no number "
+             "could be suppressed; correct the CRM record",
+        "7": "CRM do-not-call flag, but the phone cannot be read (no phone number): no number could be "
+             "suppressed; correct the CRM record",
+        "8": "CRM do-not-call flag",
+        "9": "CRM do-not-call flag, but the phone cannot be read (scientific notation with digits lost (the "
+             "spreadsheet rounded the number)): no number could be suppressed; correct the CRM record",
+    }
+    assert result.rejected_by_reason() == {"dnc": 6, "dnc_unreadable": 3}
+    assert sorted(result.dnc_phones) == ["0387654321", "0389123456", "0912345678"]
+    assert result.accepted["crm_contact_id"].tolist() == ["10"]
+
+
+def test_a_phone_column_typed_as_numbers_is_read_like_text(config) -> None:
+    # SQLite, PostgreSQL and MariaDB hand an INTEGER column with a NULL to pandas as float64.
+    day, due = datetime(2026, 11, 1), date(2026, 11, 28)
+    raw = _rows((1, "A", 912345678.0, 0, day, 1.0, due), (2, "B", None, 0, day, 1.0, due),
+                (3, "C", 1689123456.0, 0, day, 1.0, due), (4, "D", 912345678.5, 0, day, 1.0, due),
+                (5, "E", 2838221234.0, 0, day, 1.0, due))
+    assert raw["phone"].dtype == "float64"
+    result = transform(raw, config)
+    assert list(zip(result.accepted["crm_contact_id"], result.accepted["phone"], strict=True)) == [
+        ("3", "0389123456"), ("1", "0912345678")]
+    rejected = result.rejected.set_index("crm_contact_id")
+    assert rejected["reject_reason"].to_dict() == {"2": "missing_phone", "4": "invalid_phone", "5": "not_mobile"}
+    # What rejected_contact and rejected.csv show: the cell's digits, not a float's text.
+    assert rejected["raw_phone"].tolist()[1:] == ["912345678.5", "2838221234"]
+    assert pd.isna(rejected.loc["2", "raw_phone"])
+
+
+def test_every_new_reason_is_counted_and_nothing_is_lost(config) -> None:
+    day, due = datetime(2026, 11, 1), date(2026, 11, 28)
+    phones = ["+912345678", "0912345678 / 0987654321", "0912345678 (Zalo)", "028 3822 1234", "0912345678",
+              "'0987654321", "0912345678.0", "\uff10\uff19\uff17\uff11\uff11\uff11\uff11\uff11\uff11\uff11"]
+    raw = _rows(*((i, "A", p, 0, day, 1.0, due) for i, p in enumerate(phones, start=1)))
+    result = transform(raw, config)
+    assert result.extracted == len(phones) == len(result.accepted) + len(result.rejected)
+    assert result.rejected_by_reason() == {"duplicate": 1, "foreign_number": 1, "not_mobile": 1,
+                                           "phone_with_note": 1, "several_numbers": 1}
+    assert sorted(result.accepted["phone"]) == ["0912345678", "0971111111", "0987654321"]
 
 
 def test_contacts_carry_strings_in_nfc_and_number_call(config) -> None:
@@ -97,3 +167,16 @@ def test_nfc_of_only_the_changeable_values_equals_nfc_of_all(values: list[str]) 
 def test_nfc_changes_found_by_hypothesis_and_the_unicode_tables(text: str) -> None:
     array = pa.chunked_array([pa.array([text], pa.large_string())])
     assert _nfc(array).to_pylist() == [unicodedata.normalize("NFC", text)] != [text]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 4), st.integers(0, 3), st.integers(0, 5)), min_size=1, max_size=40))
+def test_the_kept_duplicate_is_the_latest_then_the_smallest_id_then_the_first(rows) -> None:
+    phone, updated, id_order = (np.array(column) for column in zip(*rows, strict=True))
+    keeper = _keepers(phone, updated.astype(np.int64), id_order.astype(float))
+    # The rule written plainly: sort by phone, latest first, smallest id first, extract order last.
+    ranked = sorted(range(len(rows)), key=lambda i: (phone[i], -updated[i], id_order[i], i))
+    expected = {}
+    for i in ranked:
+        expected.setdefault(phone[i], i)
+    assert keeper.tolist() == [expected[p] for p in phone]

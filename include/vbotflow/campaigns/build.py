@@ -103,8 +103,7 @@ def build_daily_list(
     result = _clean_list(config, run_date, crm_engine, db_engine, limit, interval)
     contacts = list_store.plan_chunks(config, result)
     bodies = {n: body_for(config.campaign_name_for(run_date, n), c) for n, c in contacts.items()}
-    dnc = result.rejected.loc[result.rejected["reject_reason"] == "dnc", "phone"].dropna().unique()
-    added = exclusions.add_suppressions(db_engine, dnc, reason="crm_dnc", source=f"crm:{config.name}")
+    added = exclusions.add_suppressions(db_engine, result.dnc_phones, reason="crm_dnc", source=f"crm:{config.name}")
     if added:
         log.info("%d CRM do-not-call number(s) added to the suppression table", added)
     planned = list_store.save_daily_list(db_engine, config, run_date, result,

@@ -12,6 +12,13 @@ from sqlalchemy.engine import Engine
 from vbotflow.campaigns.config import CampaignConfig
 
 CHUNK_ROWS = 50_000
+# Result column type codes of 4-byte floats (PostgreSQL real/float4, MySQL/MariaDB FLOAT): 24 bits
+# of mantissa keep 7 digits, so a phone number comes back rounded — someone else's number.
+_SINGLE_PRECISION = {"postgresql": {700: "real (float4)"}, "mysql": {4: "FLOAT"}, "mariadb": {4: "FLOAT"}}
+
+
+class PhoneColumnTypeError(ValueError):
+    """The CRM hands the phone column over in a type that cannot hold a phone number's digits."""
 
 
 def sql_parameters(config: CampaignConfig, run_date: date, interval_start: datetime | None = None,
@@ -44,7 +51,12 @@ def extract(engine: Engine, config: CampaignConfig, params: dict[str, Any], *, l
     frames: list[pd.DataFrame] = []
     rows = 0
     with engine.connect() as conn:
+        described: list = []
+        sa.event.listen(conn, "after_cursor_execute",
+                        lambda _c, cursor, *_: described.append(cursor.description or ()))
         for frame in pd.read_sql(statement, conn, params=used, chunksize=chunk_rows):
+            if not frames:
+                _check_phone_type(config, engine.dialect.name, described[-1] if described else ())
             if limit is not None and rows + len(frame) >= limit:
                 frames.append(frame.iloc[: limit - rows])
                 break
@@ -53,3 +65,14 @@ def extract(engine: Engine, config: CampaignConfig, params: dict[str, Any], *, l
     if not frames:
         return pd.DataFrame()
     return pd.concat(frames, ignore_index=True)
+
+
+def _check_phone_type(config: CampaignConfig, dialect: str, description: tuple) -> None:
+    """Refuse a phone column of 4-byte floats: every 9- or 10-digit number in it is already rounded."""
+    lossy = _SINGLE_PRECISION.get(dialect, {})
+    for column in description:
+        if column[0] == config.columns.phone and column[1] in lossy:
+            raise PhoneColumnTypeError(
+                f"{config.sql_file.name}: the phone column {column[0]!r} arrives as {lossy[column[1]]}, a 4-byte "
+                "floating-point type that keeps only about 7 digits: its phone numbers are already rounded to "
+                "other people's numbers. Store phones as text (VARCHAR) or BIGINT in the CRM; nothing was sent.")

@@ -1,159 +1,398 @@
-"""Vietnamese phone numbers → the domestic form VBot dials (``0xxxxxxxxx``), vectorised.
+"""A CRM's phone column → the Vietnamese mobile each cell names (``0xxxxxxxxx``), or why not.
 
-Grain: one row in, one row out (same index).
+Grain: one row in, one row out (same index). The rules are ``vbotflow.phone.rules`` — what a
+digit, a separator, a country code and a trunk zero are — and the README's cleaning-rules table
+says them in words. This module applies them to a whole column at once: Arrow kernels find the
+few cells that need more than digit-reading (other scripts, notes, notations) and clean those;
+the digits of every row then sit in one byte buffer, where country code, trunk zero and the 2018
+renumbering are read with numpy, without Python per row. Only cells that are neither text nor
+plain numbers (a column mixing types, Decimals) are converted one by one.
 
-Accepted spellings: spaces, dots, dashes, slashes, brackets; ``+84``, ``84``, ``0084``; a leading
-zero lost in a spreadsheet; the 11-digit numbers retired in 2018 (0162→032, 0120→070, 0123→083,
-0186→056, 0199→059, …). Validity comes from ``phonenumbers`` (region VN, a mobile number), asked
-once per distinct 4-digit national prefix: every VN mobile pattern in its metadata is fixed by
-at most the first four national digits followed by free digits, which the property test checks.
+``vbotflow.phone.reference.decide_phone`` makes the same decision one value at a time, asking
+``phonenumbers`` every time; a differential property test holds the two to the same (phone,
+reason, detail) for any value, and the benchmark compares them on a million rows. Validity comes
+from ``phonenumbers`` too, asked once per distinct (first four national digits, length).
 """
 
 from __future__ import annotations
 
-import re
 from functools import cache
 
+import numpy as np
 import pandas as pd
-import phonenumbers
 import pyarrow as pa
 import pyarrow.compute as pc
 
-# Reject reasons, in the order they are decided.
-MISSING_PHONE = "missing_phone"
-INVALID_PHONE = "invalid_phone"
-NOT_MOBILE = "not_mobile"
+from vbotflow.phone.kinds import MOBILE, national_kind
+from vbotflow.phone.reference import cell_text
+from vbotflow.phone.reference import normalise_phone_slow as normalise_phone_slow
+from vbotflow.phone.rules import (
+    APOSTROPHES,
+    COMPLETE_DIGITS,
+    COUNTRY_CODE,
+    FOREIGN_NUMBER,
+    INVALID_PHONE,
+    MAX_NUMERIC_PHONE,
+    MISPLACED_PLUS,
+    MISSING_PHONE,
+    NATIONAL_LENGTHS,
+    NO_COMPLETE_NUMBER,
+    NO_PHONE,
+    NO_SUCH_COUNTRY,
+    NOT_A_PHONE_VALUE,
+    NOT_A_WHOLE_NUMBER,
+    NOT_MOBILE,
+    NOT_VIETNAMESE,
+    OLD_NATIONAL_LENGTH,
+    OLD_TO_NEW_PREFIX,
+    PHONE_REASONS,
+    PHONE_WITH_NOTE,
+    ROUNDED_SCIENTIFIC,
+    SEPARATORS,
+    SEVERAL,
+    SEVERAL_DIGITS,
+    SEVERAL_NUMBERS,
+    WITH_NOTE,
+    country_codes,
+    foreign_detail,
+    non_ascii_digits,
+    not_mobile_detail,
+    re2_class,
+)
 
-# The 2018 conversion of 11-digit mobile numbers: old national prefix (after the 0) → new one.
-OLD_TO_NEW_PREFIX: dict[str, str] = {
-    # Viettel
-    "162": "32", "163": "33", "164": "34", "165": "35", "166": "36", "167": "37", "168": "38", "169": "39",
-    # MobiFone
-    "120": "70", "121": "79", "122": "77", "126": "76", "128": "78",
-    # VinaPhone
-    "123": "83", "124": "84", "125": "85", "127": "81", "129": "82",
-    # Vietnamobile
-    "186": "56", "188": "58",
-    # Gmobile
-    "199": "59",
-}
+__all__ = ["arrow_array", "normalise_phone_slow", "normalise_phones"]
 
-# What a phone field may contain besides digits. Letters or other symbols mean it is not a number
-# (or a note typed into the phone column), and guessing would call a stranger.
-_ALLOWED_PATTERN = r"^[\d\s.\-()+/]*$"  # the same pattern serves Arrow (RE2) and Python's re
-ALLOWED_TEXT = re.compile(_ALLOWED_PATTERN)
-NATIONAL_LENGTH = 9
-PREFIX_DIGITS = 4
+_STRING = pa.large_string()
+_SEP = re2_class(SEPARATORS)[1:-1]  # the class's inside, to combine with other characters
+_NOT_PHONE_CHAR = f"[^0-9+{_SEP}]"
+_COMPLETE_SPAN = f"(?:[+{_SEP}]*[0-9]){{{COMPLETE_DIGITS}}}[0-9+{_SEP}]*"
+_LEADING_APOSTROPHE = f"^{re2_class(APOSTROPHES)}[{_SEP}]*"
+_SCIENTIFIC = r"^(?P<first>[1-9])(?:[.,](?P<fraction>[0-9]*))?[eE](?P<sign>[+-]?)(?P<exponent>[0-9]{1,3})$"
+_FLOAT_TEXT = r"^([0-9]+)[.,]00?$"
+_FLOAT_ENDINGS = (".0", ".00", ",0", ",00")
+_PLUS_FIRST = r"^[^0-9+]*\+[^+]*$"
 
-
-@cache
-def is_mobile_prefix(national_prefix: str) -> bool:
-    """Whether numbers with this 4-digit national prefix are valid VN mobiles (phonenumbers decides)."""
-    # Built directly rather than parsed: the same number, without the parser's cost per prefix.
-    national = int(national_prefix + "0" * (NATIONAL_LENGTH - PREFIX_DIGITS))
-    return is_valid_vn_mobile(phonenumbers.PhoneNumber(country_code=84, national_number=national))
-
-
-def is_valid_vn_mobile(number: phonenumbers.PhoneNumber) -> bool:
-    """The oracle: a valid Vietnamese number of mobile type."""
-    return (
-        number.country_code == 84
-        and phonenumbers.is_valid_number_for_region(number, "VN")
-        and phonenumbers.number_type(number)
-        in (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
-    )
+# Why a value cannot be a phone, before its digits are read (0: it can).
+_PROBLEMS = (None, NOT_A_PHONE_VALUE, NOT_A_WHOLE_NUMBER, ROUNDED_SCIENTIFIC)
+_PROBLEM_CODE = {detail: code for code, detail in enumerate(_PROBLEMS) if detail}
+_ZERO = ord("0")
 
 
 def normalise_phones(raw: pd.Series) -> pd.DataFrame:
-    """Normalise a column of raw phone values (Arrow compute kernels, no Python loop per row).
+    """Decide a column of raw phone values (text, numbers, NULLs, or a mix).
 
-    Returns a frame on the same index with ``phone`` (``0xxxxxxxxx`` or missing) and
-    ``reject_reason`` (missing where the phone is good).
+    Returns a frame on the same index: ``phone`` (the mobile the cell names, ``0xxxxxxxxx``; also
+    set for ``phone_with_note`` rows, so that do-not-call covers them), ``reject_reason`` and
+    ``reject_detail`` (categoricals, missing where the phone is accepted), ``raw_text`` (the cell as text).
     """
-    text = pc.utf8_trim_whitespace(pc.fill_null(_as_arrow_strings(raw), ""))
-    allowed = pc.match_substring_regex(text, _ALLOWED_PATTERN)
-    digits = pc.replace_substring_regex(text, r"\D", "")
-
-    # Strip the country code: 0084… always; 84… only at the lengths of a full international
-    # number (84 + 9 or 84 + 10 digits), since 9-digit local numbers may also start with 84.
-    international = pc.and_(pc.starts_with(digits, "84"), pc.is_in(pc.utf8_length(digits), pa.array([11, 12])))
-    national = pc.if_else(
-        pc.starts_with(digits, "0084"),
-        pc.utf8_slice_codeunits(digits, 4),
-        pc.if_else(international, pc.utf8_slice_codeunits(digits, 2), digits),
-    )
-    # One trunk zero (also after a country code: "+84 0912…").
-    national = pc.if_else(pc.starts_with(national, "0"), pc.utf8_slice_codeunits(national, 1), national)
-
-    # The retired 11-digit numbers: 10 national digits starting with an old prefix.
-    old_index = pc.index_in(pc.utf8_slice_codeunits(national, 0, 3), value_set=_OLD_PREFIXES)
-    is_old = pc.and_(pc.equal(pc.utf8_length(national), NATIONAL_LENGTH + 1), pc.is_valid(old_index))
-    converted = pc.binary_join_element_wise(pc.take(_NEW_PREFIXES, old_index),
-                                            pc.utf8_slice_codeunits(national, 3), _EMPTY)
-    national = pc.if_else(is_old, converted, national)
-
-    # Nine national digits, the first not a zero ("0080…" is no number, whatever remains).
-    right_length = pc.and_(pc.equal(pc.utf8_length(national), NATIONAL_LENGTH),
-                           pc.invert(pc.starts_with(national, "0")))
-    prefixes = pc.utf8_slice_codeunits(national, 0, PREFIX_DIGITS)
-    distinct = pc.unique(pc.filter(prefixes, right_length)).to_pylist()
-    mobile_prefixes = pa.array([p for p in distinct if is_mobile_prefix(p)], pa.large_string())
-    mobile = pc.and_(right_length, pc.is_in(prefixes, value_set=mobile_prefixes))
-
-    reason = pc.case_when(
-        pc.make_struct(pc.equal(text, ""), pc.invert(pc.and_(allowed, right_length)), pc.invert(mobile)),
-        MISSING_PHONE, INVALID_PHONE, NOT_MOBILE,
-    )
-    phone = pc.if_else(pc.is_null(reason), pc.binary_join_element_wise(_ZERO, national, _EMPTY), None)
-    return pd.DataFrame(
-        {"phone": _to_pandas(phone, raw.index), "reject_reason": _to_pandas(reason, raw.index)},
-        index=raw.index,
-    )
+    text, problem, raw_text = _cells(raw)
+    phone, reason, detail = _decide(text, problem)
+    return pd.DataFrame({
+        "phone": _to_pandas(phone, raw.index),
+        "reject_reason": pd.Series(reason, index=raw.index),
+        "reject_detail": pd.Series(detail, index=raw.index),
+        "raw_text": _to_pandas(raw_text, raw.index),
+    }, index=raw.index)
 
 
-_EMPTY = pa.scalar("", pa.large_string())
-_ZERO = pa.scalar("0", pa.large_string())
-_OLD_PREFIXES = pa.array(list(OLD_TO_NEW_PREFIX), pa.large_string())
-_NEW_PREFIXES = pa.array(list(OLD_TO_NEW_PREFIX.values()), pa.large_string())
+# --- cells → text ----------------------------------------------------------------------------------
 
 
-def _as_arrow_strings(values: pd.Series) -> pa.ChunkedArray:
-    if not (isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow"):
-        # Numbers typed into a spreadsheet arrive as int or float: 912345678.0 is "912345678".
-        if values.dtype.kind == "f":
-            values = values.astype("Int64")
-        values = values.astype("string[pyarrow]")
-    return pa.chunked_array(values.array._pa_array).cast(pa.large_string())
+def arrow_array(values: pd.Series) -> pa.Array:
+    """A pandas column as one Arrow array, through public APIs (zero-copy where pandas holds Arrow)."""
+    if isinstance(values.dtype, pd.api.extensions.ExtensionDtype):
+        array = pa.array(values.array)  # the array's __arrow_array__ (Arrow-backed strings: no copy)
+    else:
+        array = pa.Array.from_pandas(values)  # numpy: NaN becomes null
+    if isinstance(array, pa.ChunkedArray):
+        return array.chunk(0) if array.num_chunks == 1 else array.combine_chunks()
+    return array
 
 
-def _to_pandas(array: pa.ChunkedArray, index: pd.Index) -> pd.Series:
-    return pd.Series(pd.arrays.ArrowStringArray(array.cast(pa.large_string())), index=index)
+def _cells(values: pd.Series) -> tuple[pa.Array, np.ndarray, pa.Array]:
+    """(text to read, why the value cannot be a phone — a ``_PROBLEMS`` code —, the cell as text)."""
+    if values.dtype == object:
+        try:
+            array = pa.array(values.to_numpy(dtype=object), from_pandas=True)
+        except (pa.ArrowException, OverflowError, TypeError, ValueError):
+            array = None
+        if array is None or not (pa.types.is_large_string(array.type) or pa.types.is_string(array.type)
+                                 or pa.types.is_null(array.type)):
+            return _cells_one_by_one(values.tolist())
+    else:
+        array = arrow_array(values)
+    if pa.types.is_dictionary(array.type):
+        array = array.dictionary_decode()
+    kind, fine = array.type, np.zeros(len(array), dtype=np.int8)
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_string_view(kind):
+        text = array.cast(_STRING)
+        return text, fine, text
+    if pa.types.is_null(kind):
+        return pa.nulls(len(array), _STRING), fine, pa.nulls(len(array), _STRING)
+    if pa.types.is_integer(kind) or pa.types.is_floating(kind):
+        if pa.types.is_floating(kind):
+            array = pc.if_else(pc.is_nan(array), pa.scalar(None, kind), array)  # NaN is a missing value
+            whole = pc.and_(pc.is_finite(array), pc.equal(pc.floor(array), array))
+        else:
+            whole = pc.is_valid(array)
+        whole = pc.fill_null(pc.and_(whole, pc.and_(pc.greater_equal(array, 0), pc.less(array, MAX_NUMERIC_PHONE))),
+                             False)
+        text = pc.cast(pc.cast(pc.if_else(whole, array, pa.scalar(None, kind)), pa.int64()), _STRING)
+        problem = np.where(pc.and_(pc.is_valid(array), pc.invert(whole)).to_numpy(zero_copy_only=False),
+                           _PROBLEM_CODE[NOT_A_WHOLE_NUMBER], 0).astype(np.int8)
+        return text, problem, pc.coalesce(text, pc.cast(array, _STRING))
+    return _cells_one_by_one(array.to_pylist())  # Decimals, booleans, dates, bytes: value by value
 
 
-def normalise_phone_slow(raw: object) -> tuple[str | None, str | None]:
-    """The same decision for one value, with ``phonenumbers`` parsing every row.
+def _cells_one_by_one(values: list) -> tuple[pa.Array, np.ndarray, pa.Array]:
+    texts, problems, shown = [], [], []
+    for value in values:
+        text, problem = cell_text(value)
+        texts.append(text)
+        problems.append(_PROBLEM_CODE.get(problem, 0))
+        shown.append(text if text is not None or problem == NO_PHONE else str(value))
+    return pa.array(texts, _STRING), np.array(problems, dtype=np.int8), pa.array(shown, _STRING)
 
-    The reference the fast path is tested and benchmarked against: (phone, None) or (None, reason).
+
+# --- the rare cells: other scripts' digits, Excel's apostrophe, notations, notes -----------------
+
+
+@cache
+def _digit_classes() -> tuple[str, ...]:
+    return tuple(re2_class(non_ascii_digits(value)) for value in range(10))
+
+
+def _fold_digits(text: pa.Array) -> pa.Array:
+    """Digits of other scripts → ASCII, full-width ＋ → + (only ASCII-free cells can hold them)."""
+    other = pc.invert(pc.string_is_ascii(text))
+    if not pc.any(other).as_py():
+        return text
+    folded = text.filter(other)
+    for value, digits in enumerate(_digit_classes()):
+        folded = pc.replace_substring_regex(folded, digits, str(value))
+    return pc.replace_with_mask(text, other, pc.replace_substring(folded, "\uff0b", "+"))
+
+
+def _rare_cells(text: pa.Array) -> tuple[pa.Array, np.ndarray, np.ndarray, np.ndarray]:
+    """``rules.clean_text`` for cells with more than digits, + and separators (and floats' text),
+    then the number inside a note: (number text, problem code, has a note, complete spans)."""
+    text = pc.replace_substring_regex(_fold_digits(text), _LEADING_APOSTROPHE, "", max_replacements=1)
+    parts = pc.extract_regex(text, _SCIENTIFIC)
+    matched = pc.is_valid(parts).to_numpy(zero_copy_only=False)
+    problem = np.zeros(len(text), dtype=np.int8)
+    if matched.any():  # scientific notation is read only when it writes every digit
+        fraction = pc.fill_null(pc.struct_field(parts, "fraction"), "")
+        written = pc.utf8_length(fraction).to_numpy(zero_copy_only=False)
+        exponent = pc.cast(pc.fill_null(pc.struct_field(parts, "exponent"), "0"), pa.int32()).to_numpy()
+        negative = pc.fill_null(pc.equal(pc.struct_field(parts, "sign"), "-"), False).to_numpy(zero_copy_only=False)
+        exact = matched & ~negative & (exponent == written)
+        problem[matched & ~exact] = _PROBLEM_CODE[NOT_A_WHOLE_NUMBER]
+        problem[matched & ~negative & (exponent > written)] = _PROBLEM_CODE[ROUNDED_SCIENTIFIC]
+        digits = pc.binary_join_element_wise(pc.struct_field(parts, "first"), fraction, pa.scalar("", _STRING))
+        text = pc.if_else(pa.array(exact), digits, text)
+    # A whole number written by a float's text: 912345678.0 is the number 912345678, not ten digits.
+    text = pc.replace_substring_regex(text, _FLOAT_TEXT, r"\1")
+    note = pc.match_substring_regex(text, _NOT_PHONE_CHAR).to_numpy(zero_copy_only=False)
+    spans = np.ones(len(text), dtype=np.int32)
+    if note.any():  # the number between a note's words: only a complete one (9+ digits) counts
+        rows = pa.array(np.flatnonzero(note))
+        noted = text.take(rows)
+        spans[note] = pc.count_substring_regex(noted, _COMPLETE_SPAN).to_numpy()
+        first = pc.struct_field(pc.extract_regex(noted, f"(?P<span>{_COMPLETE_SPAN})"), "span")
+        text = pc.replace_with_mask(text, pa.array(note), pc.utf8_trim(pc.fill_null(first, ""), SEPARATORS))
+    return text.cast(_STRING), problem, note, spans
+
+
+# --- the digits of every row, in one buffer ---------------------------------------------------------
+
+
+class _Digits:
+    """The ASCII digits of every row in Arrow's string layout (one byte buffer, row offsets), read
+    a few positions at a time for every row at once."""
+
+    def __init__(self, text: pa.Array) -> None:
+        text = pc.fill_null(text, "").cast(_STRING)
+        offsets = np.frombuffer(text.buffers()[1], dtype=np.int64)[text.offset:text.offset + len(text) + 1]
+        data = text.buffers()[2]
+        data = np.frombuffer(data, dtype=np.uint8)[offsets[0]:offsets[-1]] if data else np.zeros(0, np.uint8)
+        keep = (data >= _ZERO) & (data <= _ZERO + 9)  # UTF-8 never uses these bytes inside another character
+        # Digits per row: summed over each non-empty row's bytes (an empty row has none). Few and
+        # small temporaries: in a VM, first-touched memory costs more than the arithmetic.
+        starts = offsets[:-1] if offsets[0] == 0 else offsets[:-1] - offsets[0]
+        filled = starts[1:] != starts[:-1] if len(starts) else np.zeros(0, dtype=bool)
+        filled = np.append(filled, len(data) > (starts[-1] if len(starts) else 0))
+        self.length = np.zeros(len(text), dtype=np.int64)
+        if filled.any():
+            self.length[filled] = np.add.reduceat(keep.view(np.uint8), starts[filled], dtype=np.int64)
+        self.offsets = np.zeros(len(text) + 1, dtype=np.int64)
+        np.cumsum(self.length, out=self.offsets[1:])
+        kept = int(self.offsets[-1])
+        self.data = np.zeros(kept + 2 * _WINDOW, dtype=np.uint8)  # padded: every window fits
+        np.compress(keep, data, out=self.data[:kept])
+        self.data[:kept] -= _ZERO
+
+    def bytes(self, start: np.ndarray | int, width: int, rows: np.ndarray | None = None) -> np.ndarray:
+        """The ``width`` digit values from ``start`` on of every row (or of ``rows``), as they lie in the buffer."""
+        offsets = self.offsets[:-1] if rows is None else self.offsets[:-1][rows]
+        return np.lib.stride_tricks.sliding_window_view(self.data, width)[offsets + start]
+
+    def window(self, start: np.ndarray | int, width: int) -> np.ndarray:
+        """Each row's digits from ``start`` on, ``width`` of them; -1 past the row's end."""
+        taken = self.bytes(start, width).astype(np.int16)
+        taken[np.arange(width) >= (self.length - start)[:, None]] = -1
+        return taken
+
+
+def _number(*digits: np.ndarray) -> np.ndarray:
+    """The number some digit columns (at most 4) make (-1 where one is missing)."""
+    total, missing = np.zeros(len(digits[0]), dtype=np.int32), np.zeros(len(digits[0]), dtype=bool)
+    for digit in digits:
+        total *= 10
+        total += digit
+        missing |= digit < 0
+    total[missing] = -1
+    return total
+
+
+def _table(keys: list[int] | dict[int, int], size: int = 1000) -> np.ndarray:
+    """A lookup table over 0..size-1 (index ``size`` answers -1/absent): a key's value, or -1."""
+    table = np.full(size + 1, -1, dtype=np.int64)
+    for key, value in (keys.items() if isinstance(keys, dict) else ((k, k) for k in keys)):
+        table[key] = value
+    return table
+
+
+_COUNTRY_CODES = {n: _table([int(c) for c in country_codes() if len(c) == n]) for n in (1, 2, 3)}
+_WINDOW = 16  # digits a row is looked into: the longest prefix (0084 0) and a national number
+_NEW_HEAD = _table({int(old): int(new) for old, new in OLD_TO_NEW_PREFIX.items()})
+# Details that depend on the row: why the value is no phone, the country, the kind of number.
+_PROBLEM, _COUNTRY, _KIND = "<problem>", "<country>", "<kind>"
+
+
+def _lookup(table: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    return table[np.where((keys >= 0) & (keys < len(table) - 1), keys, len(table) - 1)]
+
+
+def _decide(text: pa.Array, problem: np.ndarray) -> tuple[pa.Array, pd.Categorical, pd.Categorical]:
+    rows = len(text)
+    text = pc.utf8_trim(pc.fill_null(text, ""), SEPARATORS)
+    note, spans = np.zeros(rows, dtype=bool), np.ones(rows, dtype=np.int32)
+    ends = [pc.ends_with(text, ending) for ending in _FLOAT_ENDINGS]
+    rare = pc.or_(pc.match_substring_regex(text, _NOT_PHONE_CHAR),
+                  pc.or_(pc.or_(ends[0], ends[1]), pc.or_(ends[2], ends[3])))
+    if pc.any(rare).as_py():
+        where = np.flatnonzero(rare.to_numpy(zero_copy_only=False))
+        cleaned, rare_problem, note[where], spans[where] = _rare_cells(text.take(pa.array(where)))
+        text = pc.replace_with_mask(text, rare, cleaned)
+        problem = problem.copy()
+        problem[where] = np.where(problem[where] > 0, problem[where], rare_problem)
+
+    digits = _Digits(text)
+    length = digits.length
+    plus = pc.match_substring(text, "+").to_numpy(zero_copy_only=False)
+    plus_first = plus.copy()
+    if plus.any():
+        plus_first[plus] = pc.match_substring_regex(text.filter(pa.array(plus)), _PLUS_FIRST).to_numpy(
+            zero_copy_only=False)
+
+    # The country code: + or 00, then a code; 84 written without either at whole-number lengths.
+    head = digits.window(0, 6)
+    international = plus | ((head[:, 0] == 0) & (head[:, 1] == 0))
+    code = np.where(plus[:, None], head[:, 0:3], head[:, 2:5])  # the digits after + or 00
+    cc = int(COUNTRY_CODE)
+    vietnam = international & (_number(code[:, 0], code[:, 1]) == cc)
+    abroad = international & ~vietnam
+    written_84 = ~international & (_number(head[:, 0], head[:, 1]) == cc) & (length >= 11) & (length <= 13)
+    start = np.where(vietnam, np.where(plus, 2, 4), np.where(written_84, 2, 0))
+    start = start + (np.take_along_axis(head, start[:, None], axis=1)[:, 0] == 0)  # one trunk zero, also after +84
+    foreign = np.full(rows, -1, dtype=np.int64)
+    for n in (1, 2, 3):  # country codes are prefix-free: at most one length matches
+        found = _lookup(_COUNTRY_CODES[n], _number(*code[:, :n].T))
+        foreign = np.where(abroad & (foreign < 0), found, foreign)
+
+    # The national number: its length, first digits, and the 2018 renumbering of 11-digit mobiles.
+    national = digits.window(start, 5)
+    national_length = length - start
+    new_head = np.where(national_length == OLD_NATIONAL_LENGTH, _lookup(_NEW_HEAD, _number(*national[:, :3].T)), -1)
+    old = new_head >= 0
+    prefix = np.where(old, new_head * 100 + _number(national[:, 3], national[:, 4]), _number(*national[:, :4].T))
+    kind, kind_names = _kinds(prefix, national_length - old)
+    mobile = kind == 0
+
+    outcomes = [  # (when, reason, detail): the first that holds decides, as in reference.decide_phone
+        (problem > 0, INVALID_PHONE, _PROBLEM),
+        (~note & (length == 0), MISSING_PHONE, NO_PHONE),
+        ((spans >= 2) | (length >= SEVERAL_DIGITS), SEVERAL_NUMBERS, SEVERAL),
+        (note & (spans == 0), INVALID_PHONE, NO_COMPLETE_NUMBER),
+        (plus & ~plus_first, INVALID_PHONE, MISPLACED_PLUS),
+        (abroad & (foreign >= 0), FOREIGN_NUMBER, _COUNTRY),
+        (abroad, INVALID_PHONE, NO_SUCH_COUNTRY),
+        (kind < 0, INVALID_PHONE, NOT_VIETNAMESE),
+        (~mobile, NOT_MOBILE, _KIND),
+        (note, PHONE_WITH_NOTE, WITH_NOTE),
+    ]
+    outcome = np.select([when for when, _, _ in outcomes], list(range(1, len(outcomes) + 1)), default=0)
+    named = mobile & ((outcome == 0) | (outcome == len(outcomes)))  # accepted, or a mobile inside a note
+    phone = _phone_texts(digits, start, old, new_head, named)
+    return phone, *_reasons_and_details(outcome, [(r, d) for _, r, d in outcomes], problem, foreign, kind, kind_names)
+
+
+def _kinds(prefix: np.ndarray, length: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """Per row: 0 a mobile, k > 0 the k-th other kind of valid number, -1 invalid; and the kinds' words.
+
+    ``phonenumbers`` is asked once per distinct (first four national digits, length); a national
+    number never starts with 0 (``prefix`` ≥ 1000).
     """
-    text = "" if raw is None or pd.isna(raw) else str(raw).strip()
-    if not text:
-        return None, MISSING_PHONE
-    if not ALLOWED_TEXT.match(text):
-        return None, INVALID_PHONE
-    digits = re.sub(r"\D", "", text)
-    if digits.startswith("0084"):
-        digits = digits[4:]
-    elif digits.startswith("84") and len(digits) in (11, 12):
-        digits = digits[2:]
-    national = digits[1:] if digits.startswith("0") else digits
-    if len(national) == NATIONAL_LENGTH + 1 and national[:3] in OLD_TO_NEW_PREFIX:
-        national = OLD_TO_NEW_PREFIX[national[:3]] + national[3:]
-    if len(national) != NATIONAL_LENGTH or national.startswith("0"):
-        return None, INVALID_PHONE
-    try:
-        number = phonenumbers.parse("0" + national, "VN")
-    except phonenumbers.NumberParseException:
-        return None, INVALID_PHONE
-    if not is_valid_vn_mobile(number):
-        return None, NOT_MOBILE
-    return "0" + str(number.national_number), None
+    candidate = (length >= min(NATIONAL_LENGTHS)) & (length <= max(NATIONAL_LENGTHS)) & (prefix >= 1000)
+    key = np.where(candidate, length * 10_000 + prefix, -1)
+    inverse, distinct = pd.factorize(key)  # a hash, not a sort of a million keys
+    words = [national_kind(str(k % 10_000), int(k // 10_000)) if k >= 0 else None for k in distinct.tolist()]
+    names = sorted({w for w in words if w and w != MOBILE})
+    codes = np.array([-1 if w is None else 0 if w == MOBILE else names.index(w) + 1 for w in words], dtype=np.int16)
+    return codes[inverse], names
+
+
+def _phone_texts(digits: _Digits, start: np.ndarray, old: np.ndarray, new_head: np.ndarray,
+                 named: np.ndarray) -> pa.Array:
+    """``0`` + the nine national digits of the ``named`` rows (null elsewhere), built as bytes."""
+    rows = np.flatnonzero(named)
+    is_old = old[rows]
+    text = np.empty((len(rows), 10), dtype=np.uint8)
+    text[:, 0] = 0
+    # An old number: its first digit dropped, its next two replaced by the new prefix.
+    text[:, 1:] = digits.bytes(start[rows] + is_old, 9, rows)
+    renumbered = new_head[rows][is_old]
+    text[is_old, 1], text[is_old, 2] = renumbered // 10, renumbered % 10
+    text += _ZERO
+    offsets = np.zeros(len(named) + 1, dtype=np.int64)
+    np.cumsum(named * 10, out=offsets[1:])
+    validity = pa.py_buffer(np.packbits(named, bitorder="little"))
+    return pa.LargeStringArray.from_buffers(len(named), pa.py_buffer(offsets), pa.py_buffer(text),
+                                            validity, int(len(named) - len(rows)))
+
+
+def _reasons_and_details(outcome: np.ndarray, outcomes: list[tuple[str, str]], problem: np.ndarray,
+                         foreign: np.ndarray, kind: np.ndarray, kind_names: list[str]
+                         ) -> tuple[pd.Categorical, pd.Categorical]:
+    """Reasons and details as categoricals: a few texts and a code per row, no string built per row."""
+    reason_code = np.array([-1, *(PHONE_REASONS.index(r) for r, _ in outcomes)], dtype=np.int8)[outcome]
+    countries = sorted(set(foreign[outcome == 1 + [d for _, d in outcomes].index(_COUNTRY)].tolist()))
+    per_row = {_PROBLEM: list(_PROBLEMS[1:]), _COUNTRY: [foreign_detail(str(c)) for c in countries],
+               _KIND: [not_mobile_detail(name) for name in kind_names]}
+    details = [d for _, d in outcomes if d not in per_row]
+    first = {}  # where each per-row list starts among the details
+    for marker, texts in per_row.items():
+        first[marker] = len(details)
+        details += texts
+    row_index = {_PROBLEM: problem.astype(np.int64) - 1, _KIND: kind.astype(np.int64) - 1,
+                 _COUNTRY: np.searchsorted(countries, foreign) if countries else np.zeros(len(outcome), np.int64)}
+    detail_code = np.full(len(outcome), -1, dtype=np.int64)
+    for position, (_, detail) in enumerate(outcomes, start=1):
+        rows = outcome == position
+        detail_code[rows] = (first[detail] + row_index[detail][rows]) if detail in per_row else details.index(detail)
+    return (pd.Categorical.from_codes(reason_code, categories=list(PHONE_REASONS)),
+            pd.Categorical.from_codes(detail_code, categories=details))
+
+
+def _to_pandas(array: pa.Array, index: pd.Index) -> pd.Series:
+    return pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array([array.cast(_STRING)])), index=index)

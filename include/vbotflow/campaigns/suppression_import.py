@@ -11,6 +11,8 @@ from sqlalchemy.engine import Engine
 
 from vbotflow.campaigns.exclusions import add_suppressions
 from vbotflow.campaigns.phones import normalise_phones
+from vbotflow.phone.reference import numbers_in_cell
+from vbotflow.phone.rules import SEVERAL_NUMBERS
 
 
 @dataclass(frozen=True)
@@ -30,12 +32,26 @@ def read_numbers(path: Path) -> pd.Series:
     return pd.Series(rows, dtype="string[pyarrow]")
 
 
-def import_suppression_file(engine: Engine, path: Path, reason: str = "national_dnc") -> ImportResult:
-    """Normalise the file's numbers and add the valid ones to ``suppression``."""
-    raw = read_numbers(path)
+def dnc_numbers(raw: pd.Series) -> tuple[list[str], pd.Series]:
+    """Every mobile the values name, read as the daily list reads them — a number with a note
+    around it and each of several numbers in one value count too, since for do-not-call reading
+    more is the safe side — and the reject reason of each value that names none."""
     normalised = normalise_phones(raw)
-    good = normalised["phone"].dropna()
-    added = add_suppressions(engine, good.tolist(), reason=reason, source=f"file:{path.name}")
-    rejected = normalised["reject_reason"].dropna().value_counts().sort_index()
-    return ImportResult(read=len(raw), added=added, already_suppressed=good.nunique() - added,
-                        rejected={str(k): int(v) for k, v in rejected.items()})
+    numbers = normalised["phone"].dropna().tolist()
+    reasons = normalised["reject_reason"].where(normalised["phone"].isna())
+    for position in (reasons == SEVERAL_NUMBERS).to_numpy(na_value=False).nonzero()[0]:
+        found = numbers_in_cell(raw.iat[position])
+        numbers += found
+        if found:
+            reasons.iat[position] = None
+    return numbers, reasons.dropna()
+
+
+def import_suppression_file(engine: Engine, path: Path, reason: str = "national_dnc") -> ImportResult:
+    """Read the file's numbers and add every Vietnamese mobile among them to ``suppression``."""
+    raw = read_numbers(path)
+    numbers, rejected = dnc_numbers(raw)
+    added = add_suppressions(engine, numbers, reason=reason, source=f"file:{path.name}")
+    counts = rejected.value_counts()
+    return ImportResult(read=len(raw), added=added, already_suppressed=len(set(numbers)) - added,
+                        rejected={str(k): int(v) for k, v in sorted(counts.items(), key=lambda kv: str(kv[0])) if v})

@@ -5,17 +5,22 @@ rows no earlier step rejected, and fills ``reject_reason`` (plus ``reject_detail
 dropped, so extracted = accepted + rejected holds by construction (and is checked).
 
 Order of the decisions, and why:
-1. phone: missing, invalid or not a VN mobile;
-2. ``dnc``: the CRM's do-not-call flag — for every row of that phone, since one opt-out covers
-   the number whichever CRM record carries it;
-3. ``suppressed``: the phone is in the ``suppression`` table (opt-outs, national DNC list, bad numbers);
-4. ``missing_field``: a required template field is empty (before dedupe, so an incomplete newer
+1. ``dnc``: the CRM's do-not-call flag, read before anything else so that it holds for the number
+   in every spelling — also one with a note around it, or one of several numbers in the cell;
+   ``dnc_unreadable``: the flag is set but no number can be read from the cell (reported, so that
+   a person corrects the CRM record: its number cannot be suppressed);
+2. phone: ``missing_phone``, ``invalid_phone``, ``not_mobile``, ``foreign_number``,
+   ``several_numbers``, ``phone_with_note`` (``vbotflow.phone``; the README's cleaning rules);
+3. ``dnc`` again for every other row of a flagged number, since one opt-out covers the number
+   whichever CRM record carries it;
+4. ``suppressed``: the phone is in the ``suppression`` table (opt-outs, national DNC list, bad numbers);
+5. ``missing_field``: a required template field is empty (before dedupe, so an incomplete newer
    record cannot hide a complete older one);
-5. ``duplicate``: same phone as another row; the latest ``updated_at`` wins, ties go to the
+6. ``duplicate``: same phone as another row; the latest ``updated_at`` wins, ties go to the
    smallest CRM contact id;
-6. ``frequency_cap``: the phone was sent to VBot by another campaign run within the cap hours;
-7. ``attempt_limit``: this config already sent the phone ``max_attempts`` times without an answer;
-8. ``retry_later``: its last unanswered send for this config is less than ``retry_after_hours`` old
+7. ``frequency_cap``: the phone was sent to VBot by another campaign run within the cap hours;
+8. ``attempt_limit``: this config already sent the phone ``max_attempts`` times without an answer;
+9. ``retry_later``: its last unanswered send for this config is less than ``retry_after_hours`` old
    (list recycling: unanswered and busy contacts come back, spaced, up to the limit).
 """
 
@@ -32,9 +37,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from vbotflow.campaigns.config import CampaignConfig
-from vbotflow.campaigns.phones import INVALID_PHONE, MISSING_PHONE, NOT_MOBILE, normalise_phones
+from vbotflow.campaigns.phones import arrow_array, normalise_phones
+from vbotflow.phone.reference import numbers_in_cell
+from vbotflow.phone.rules import FOREIGN_NUMBER, NOT_MOBILE, PHONE_REASONS, SEVERAL_NUMBERS
 
 DNC = "dnc"
+DNC_UNREADABLE = "dnc_unreadable"
 SUPPRESSED = "suppressed"
 MISSING_FIELD = "missing_field"
 DUPLICATE = "duplicate"
@@ -42,12 +50,7 @@ FREQUENCY_CAP = "frequency_cap"
 ATTEMPT_LIMIT = "attempt_limit"
 RETRY_LATER = "retry_later"
 
-
-PHONE_DETAILS = {
-    MISSING_PHONE: "no phone number",
-    INVALID_PHONE: "not a 10-digit Vietnamese number after normalisation",
-    NOT_MOBILE: "not a Vietnamese mobile number (phonenumbers)",
-}
+DNC_FLAG = "CRM do-not-call flag"
 
 
 class ExtractError(ValueError):
@@ -61,6 +64,8 @@ class TransformResult:
     accepted: pd.DataFrame
     rejected: pd.DataFrame
     extracted: int
+    # Every mobile a CRM do-not-call flag names, in the domestic form (the suppression table's).
+    dnc_phones: tuple[str, ...] = ()
 
     def rejected_by_reason(self) -> dict[str, int]:
         counts = self.rejected["reject_reason"].value_counts()
@@ -76,8 +81,7 @@ def _text(values: pd.Series) -> pd.Series:
         values = values.map({True: "true", False: "false"})
     elif pd.api.types.is_float_dtype(values) and bool((values.dropna() % 1 == 0).all()):
         values = values.astype("Int64")
-    array = pa.chunked_array([pa.Array.from_pandas(values)]) if not isinstance(
-        values.dtype, pd.StringDtype | pd.ArrowDtype) else pa.chunked_array(values.array._pa_array)
+    array = arrow_array(values)
     if pa.types.is_timestamp(array.type):
         # Cast, not strftime (ten times slower): "YYYY-MM-DD HH:MM:SS…" cut to minutes, or to the day.
         has_time = pc.any(pc.not_equal(pc.floor_temporal(array, unit="day"), array)).as_py()
@@ -159,7 +163,7 @@ def prepare(raw: pd.DataFrame, config: CampaignConfig) -> pd.DataFrame:
     frame = pd.DataFrame(index=raw.index)
     frame["crm_contact_id"] = _text(raw[cols.contact_id])
     frame["id_order"] = _id_order(raw[cols.contact_id])
-    frame["raw_phone"] = raw[cols.phone].astype("string[pyarrow]")
+    frame["raw_phone"] = raw[cols.phone]  # as typed: a number column keeps its numbers
     frame["updated_at"] = (pd.to_datetime(raw[cols.updated_at], errors="coerce", utc=True)
                            if cols.updated_at else pd.NaT)
     frame["is_dnc"] = _as_bool(raw[cols.dnc]) if cols.dnc else False
@@ -168,21 +172,23 @@ def prepare(raw: pd.DataFrame, config: CampaignConfig) -> pd.DataFrame:
     return frame
 
 
-REASONS = (MISSING_PHONE, INVALID_PHONE, NOT_MOBILE, DNC, SUPPRESSED, MISSING_FIELD, DUPLICATE, FREQUENCY_CAP,
+REASONS = (DNC, DNC_UNREADABLE, *PHONE_REASONS, SUPPRESSED, MISSING_FIELD, DUPLICATE, FREQUENCY_CAP,
            ATTEMPT_LIMIT, RETRY_LATER)
-_REASON_VALUES = pa.array(REASONS, pa.large_string())
+
+
+def _labels(values: pd.Series, rows: np.ndarray) -> np.ndarray:
+    """A categorical's texts at ``rows`` (None where missing), as objects."""
+    labels = np.array([None, *values.cat.categories], dtype=object)
+    return labels[values.cat.codes.to_numpy()[rows] + 1]
 
 
 class _Decisions:
     """Reject reason (as a small integer, 0 = still open) and detail per row, as plain arrays:
     setting them by mask stays cheap at a million rows."""
 
-    def __init__(self, phone_reasons: pd.Series) -> None:
-        index = pc.index_in(pa.chunked_array(phone_reasons.array._pa_array), value_set=_REASON_VALUES)
-        self.code = pc.fill_null(index, -1).to_numpy().astype(np.int8) + 1
-        self.detail = np.full(len(self.code), None, dtype=object)
-        for reason, text in PHONE_DETAILS.items():
-            self.detail[self.code == REASONS.index(reason) + 1] = text
+    def __init__(self, rows: int) -> None:
+        self.code = np.zeros(rows, dtype=np.int8)
+        self.detail = np.full(rows, None, dtype=object)
 
     @property
     def open(self) -> np.ndarray:
@@ -194,6 +200,14 @@ class _Decisions:
         if detail is not None:
             self.detail[rows] = detail[rows] if isinstance(detail, np.ndarray) else detail
 
+    def reject_each(self, reasons: pd.Series, details: pd.Series) -> None:
+        """Open rows with a reason in ``reasons`` (categorical, one per row, missing: none) get it and its detail."""
+        lookup = np.array([0, *(REASONS.index(r) + 1 for r in reasons.cat.categories)], dtype=np.int8)
+        code = lookup[reasons.cat.codes.to_numpy() + 1]
+        rows = np.flatnonzero(self.open & (code > 0))
+        self.code[rows] = code[rows]
+        self.detail[rows] = _labels(details, rows)
+
     def reasons(self, index: pd.Index) -> pd.Series:
         return pd.Series(pd.Categorical.from_codes(self.code.astype(np.int16) - 1, categories=REASONS), index=index)
 
@@ -201,10 +215,40 @@ class _Decisions:
 def _phone_numbers(phones: Iterable[str] | pd.Series) -> np.ndarray:
     """``0xxxxxxxxx`` strings as int64 (-1 where missing): sorting and matching integers is cheap."""
     if isinstance(phones, pd.Series):
-        array = pa.chunked_array(phones.astype("string[pyarrow]").array._pa_array)
+        array = arrow_array(phones).cast(pa.large_string())
     else:
-        array = pa.chunked_array([pa.array(list(phones), pa.large_string())])
+        array = pa.array(list(phones), pa.large_string())
     return pc.fill_null(pc.cast(array, pa.int64()), -1).to_numpy()
+
+
+def _flagged_numbers(frame: pd.DataFrame, phones: pd.DataFrame, phone_number: np.ndarray,
+                     decisions: _Decisions) -> np.ndarray:
+    """Reject the rows the CRM flags do-not-call (``dnc``, or ``dnc_unreadable`` when no number
+    can be read from the cell); returns every mobile the flags name."""
+    flagged = np.flatnonzero(frame["is_dnc"].to_numpy(dtype=bool))
+    reasons, why = _labels(phones["reject_reason"], flagged), _labels(phones["reject_detail"], flagged)
+    numbers = [phone_number[flagged]]
+    read = (numbers[0] >= 0) | np.isin(reasons, [NOT_MOBILE, FOREIGN_NUMBER])
+    detail = np.full(len(flagged), DNC_FLAG, dtype=object)
+    # Several numbers in one flagged cell: each of them is the customer's, and none may be called.
+    raw = frame["raw_phone"]
+    for i in np.flatnonzero(reasons == SEVERAL_NUMBERS):
+        found = numbers_in_cell(raw.iat[flagged[i]])
+        if found:
+            numbers.append(_phone_numbers(found))
+            read[i] = True
+            detail[i] = f"{DNC_FLAG} ({len(found)} numbers in the cell)"
+    for i in np.flatnonzero(~read):
+        detail[i] = (f"{DNC_FLAG}, but the phone cannot be read ({why[i]}): no number could be suppressed; "
+                     "correct the CRM record")
+    for reason, rows in ((DNC, read), (DNC_UNREADABLE, ~read)):
+        mask = np.zeros(len(frame), dtype=bool)
+        mask[flagged[rows]] = True
+        all_details = np.full(len(frame), None, dtype=object)
+        all_details[flagged[rows]] = detail[rows]
+        decisions.reject(mask, reason, all_details)
+    found = np.concatenate(numbers)
+    return np.unique(found[found >= 0])
 
 
 def decide(
@@ -215,10 +259,14 @@ def decide(
     recently_sent: Iterable[str] = (),
     attempts_used: pd.Series | None = None,
     retry_later: Iterable[str] = (),
-) -> pd.DataFrame:
-    """Fill ``phone``, ``reject_reason`` and ``reject_detail`` for every row (see the module doc)."""
+) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """Fill ``phone``, ``reject_reason`` and ``reject_detail`` for every row (see the module doc).
+
+    ``phone`` is the mobile a row's cell names, also on rows rejected for it (a note around it,
+    the DNC flag). Returns the frame and every mobile a CRM do-not-call flag names.
+    """
     phones = normalise_phones(frame["raw_phone"])
-    decisions = _Decisions(phones["reject_reason"])
+    decisions = _Decisions(len(frame))
     phone_number = _phone_numbers(phones["phone"])
     has_phone = phone_number >= 0
 
@@ -228,8 +276,9 @@ def decide(
         # A hash lookup (pandas) rather than np.isin's sort of a million values.
         return has_phone & phone_index.isin(numbers)
 
-    dnc_rows = decisions.open & frame["is_dnc"].to_numpy(dtype=bool)
-    decisions.reject(phone_in(np.unique(phone_number[dnc_rows])), DNC, "CRM do-not-call flag")
+    dnc_numbers = _flagged_numbers(frame, phones, phone_number, decisions)
+    decisions.reject_each(phones["reject_reason"], phones["reject_detail"])
+    decisions.reject(phone_in(dnc_numbers), DNC, f"{DNC_FLAG} on another record of this number")
     decisions.reject(phone_in(_phone_numbers(suppressed)), SUPPRESSED, "in the suppression table")
 
     if config.required_fields:
@@ -252,11 +301,33 @@ def decide(
                      f"last unanswered send less than {config.retry_after_hours} h ago")
 
     out = frame.copy(deep=False)  # copy-on-write: the new columns never touch the caller's frame
+    out["raw_phone"] = phones["raw_text"]
     out["phone"] = phones["phone"]
     out["phone_number"] = phone_number
     out["reject_reason"] = decisions.reasons(frame.index)
     out["reject_detail"] = pd.Series(decisions.detail, index=frame.index, dtype=object)
-    return out
+    return out, tuple(f"0{n}" for n in dnc_numbers)
+
+
+def _keepers(phone: np.ndarray, updated: np.ndarray, id_order: np.ndarray) -> np.ndarray:
+    """For rows grouped by phone: the position of the row each keeps to (itself for the kept one).
+
+    Kept: the latest ``updated`` (int64 nanoseconds), then the smallest ``id_order``, then the
+    first in extract order. One sort by phone and a few passes per group, not a sort on three keys.
+    """
+    order = np.argsort(phone, kind="stable")  # within a phone, extract order
+    numbers = phone[order]
+    starts = np.flatnonzero(np.r_[True, numbers[1:] != numbers[:-1]])
+    sizes = np.diff(np.r_[starts, len(order)])
+    latest = updated[order]
+    best = latest == np.repeat(np.maximum.reduceat(latest, starts), sizes)
+    ids = np.where(best, id_order[order], np.inf)
+    best &= ids == np.repeat(np.minimum.reduceat(ids, starts), sizes)
+    seen = np.cumsum(best)
+    first = best & (seen - np.repeat(seen[starts] - best[starts], sizes) == 1)
+    keeper = np.empty(len(order), dtype=np.int64)
+    keeper[order] = order[np.repeat(np.flatnonzero(first), sizes)]
+    return keeper
 
 
 def _reject_duplicates(frame: pd.DataFrame, decisions: _Decisions, phone_number: np.ndarray) -> None:
@@ -266,24 +337,21 @@ def _reject_duplicates(frame: pd.DataFrame, decisions: _Decisions, phone_number:
         return
     updated = pd.DatetimeIndex(frame["updated_at"]).asi8[rows]
     updated = np.where(updated == np.iinfo(np.int64).min, np.iinfo(np.int64).min + 1, updated)  # NaT loses
-    order = rows[np.lexsort((frame["id_order"].to_numpy()[rows], -updated, phone_number[rows]))]
-    numbers = phone_number[order]
-    repeat = np.r_[False, numbers[1:] == numbers[:-1]]
+    keeper = rows[_keepers(phone_number[rows], updated, frame["id_order"].to_numpy()[rows])]
+    repeat = keeper != rows
     if not repeat.any():
         return
-    first_of_group = np.maximum.accumulate(np.where(~repeat, np.arange(len(order)), 0))
-    ids = pa.chunked_array(frame["crm_contact_id"].array._pa_array)
-    keeper_ids = ids.take(pa.array(order[first_of_group][repeat]))
+    ids = arrow_array(frame["crm_contact_id"])
     mask = np.zeros(len(frame), dtype=bool)
-    mask[order[repeat]] = True
+    mask[rows[repeat]] = True
     detail = np.full(len(frame), None, dtype=object)
-    detail[order[repeat]] = pc.binary_join_element_wise(
-        pa.scalar("kept CRM contact ", pa.large_string()), keeper_ids,
+    detail[rows[repeat]] = pc.binary_join_element_wise(
+        pa.scalar("kept CRM contact ", pa.large_string()), ids.take(pa.array(keeper[repeat])),
         pa.scalar("", pa.large_string())).to_numpy(zero_copy_only=False)
     decisions.reject(mask, DUPLICATE, detail)
 
 
-def split(decided: pd.DataFrame, config: CampaignConfig) -> TransformResult:
+def split(decided: pd.DataFrame, config: CampaignConfig, dnc_phones: tuple[str, ...] = ()) -> TransformResult:
     """Accepted rows sorted by phone and cut into chunks of at most ``max_phones_per_campaign``."""
     is_rejected = decided["reject_reason"].notna().to_numpy()
     accepted_rows = np.flatnonzero(~is_rejected)
@@ -293,7 +361,7 @@ def split(decided: pd.DataFrame, config: CampaignConfig) -> TransformResult:
     accepted = accepted.assign(chunk_number=np.arange(len(accepted)) // config.max_phones_per_campaign + 1)
     rejected = decided[["crm_contact_id", "raw_phone", "phone", "reject_reason", "reject_detail"]].iloc[
         np.flatnonzero(is_rejected)]
-    result = TransformResult(accepted=accepted, rejected=rejected, extracted=len(decided))
+    result = TransformResult(accepted=accepted, rejected=rejected, extracted=len(decided), dnc_phones=dnc_phones)
     if len(accepted) + len(rejected) != len(decided):
         raise AssertionError(f"{len(decided)} extracted != {len(accepted)} accepted + {len(rejected)} rejected")
     return result
@@ -309,9 +377,9 @@ def transform(
     retry_later: Iterable[str] = (),
 ) -> TransformResult:
     """The whole transform of one day's extract."""
-    decided = decide(prepare(raw, config), config, suppressed=suppressed, recently_sent=recently_sent,
-                     attempts_used=attempts_used, retry_later=retry_later)
-    return split(decided, config)
+    decided, dnc_phones = decide(prepare(raw, config), config, suppressed=suppressed, recently_sent=recently_sent,
+                                 attempts_used=attempts_used, retry_later=retry_later)
+    return split(decided, config, dnc_phones)
 
 
 def vbot_contacts(accepted: pd.DataFrame, config: CampaignConfig) -> list[dict[str, str]]:

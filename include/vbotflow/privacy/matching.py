@@ -10,10 +10,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 
-from vbotflow.campaigns.phones import NATIONAL_LENGTH, OLD_TO_NEW_PREFIX
+from vbotflow.phone.rules import MOBILE_NATIONAL_LENGTH as NATIONAL_LENGTH
+from vbotflow.phone.rules import OLD_TO_NEW_PREFIX, SEPARATORS
 
-# What people put between digits (the transform's allowed characters, less the '+').
-_SEPARATORS = r"[\s.\-()/]*"
+# What people put between digits: the phone rules' separators (Unicode spaces, dashes, zero-width
+# marks, punctuation). Raw bytes are searched with their ASCII part: other separators are
+# multi-byte in UTF-8, and JSON bodies escape them anyway.
+_SEPARATORS = "[" + re.escape(SEPARATORS) + "]*"
+_ASCII_SEPARATORS = "[" + re.escape("".join(c for c in SEPARATORS if c.isascii())) + "]*"
 _NEW_TO_OLD_PREFIX = {new: old for old, new in OLD_TO_NEW_PREFIX.items()}
 
 
@@ -29,14 +33,14 @@ def national_forms(phone: str) -> list[str]:
     return forms
 
 
-def spelling_pattern(phones: Iterable[str]) -> str:
+def spelling_pattern(phones: Iterable[str], separators: str = _SEPARATORS) -> str:
     """A regex (str) for every spelling of the given normalised numbers, never inside a longer number."""
     bodies = []
     for phone in sorted(set(phones)):
-        bodies += [_SEPARATORS.join(form) for form in national_forms(phone)]
+        bodies += [separators.join(form) for form in national_forms(phone)]
     if not bodies:
         return r"(?!)"  # matches nothing
-    prefix = rf"(?:(?:\+|00)?84{_SEPARATORS}(?:\(?0\)?{_SEPARATORS})?|\(?0{_SEPARATORS})?"
+    prefix = rf"(?:(?:\+|00)?84{separators}(?:\(?0\)?{separators})?|\(?0{separators})?"
     return rf"(?<!\d){prefix}(?:{'|'.join(bodies)})(?!\d)"
 
 
@@ -45,9 +49,8 @@ class PhoneFinder:
 
     def __init__(self, phones: Iterable[str]) -> None:
         self.phones = frozenset(phones)
-        pattern = spelling_pattern(self.phones)
-        self._text = re.compile(pattern)
-        self._bytes = re.compile(pattern.encode("ascii"))
+        self._text = re.compile(spelling_pattern(self.phones))
+        self._bytes = re.compile(spelling_pattern(self.phones, _ASCII_SEPARATORS).encode("ascii"))
 
     def found_in(self, value: object) -> bool:
         if isinstance(value, bytes | bytearray):

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from vbotflow.phone.rules import UnreadablePhone, dial_digits
 from vbotflow.vbot.timestamps import parse_vbot_time
 from vbotflow.vbot.values import parse_duration_seconds, parse_money
 
@@ -136,8 +137,11 @@ def parse_autocall(obj: dict[str, Any]) -> Parsed:
     if not isinstance(phone_value, str):
         # A JSON number would have lost the leading 0 of a domestic number.
         raise MalformedDelivery(f"phone must be a string (got {_json_type(phone_value)})")
-    phone = _NON_DIGITS.sub("", phone_value)
-    if not phone:
+    try:
+        phone = dial_digits(phone_value)  # the digits (+ kept when it starts them), read as the list reads them
+    except UnreadablePhone as err:
+        raise MalformedDelivery(f"phone cannot be read: {err}") from err
+    if not phone.lstrip("+"):
         raise MalformedDelivery("phone has no digits")
     if len(phone) > MAX_PHONE_DIGITS:
         raise MalformedDelivery(f"phone is longer than {MAX_PHONE_DIGITS} digits")

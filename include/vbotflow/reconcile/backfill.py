@@ -12,6 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from vbotflow.phone.rules import UnreadablePhone, dial_digits, domestic_form
 from vbotflow.privacy.masking import mask_phone
 from vbotflow.privacy.pseudonyms import phone_is_pseudonym
 from vbotflow.store.tables import call_attempt, campaign_run, contact_outcome
@@ -51,7 +52,11 @@ def attempt_from_record(record: dict[str, Any], campaign_id: int, phone: str, se
     source = _SOURCE_CAMPAIGN.search(str(record.get("source") or ""))
     if source and int(source.group(1)) != campaign_id:
         return None
-    if re.sub(r"\D", "", str(record.get("callee") or "")) != phone:
+    try:
+        callee = domestic_form(dial_digits(str(record.get("callee") or "")))
+    except UnreadablePhone:
+        return None
+    if callee != phone:
         return None
     try:
         called_at = parse_vbot_time(str(record.get("date_create") or ""))
