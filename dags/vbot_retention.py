@@ -13,7 +13,7 @@ from vbotflow.privacy import DEFAULT_RETENTION_DAYS
 DOC = f"""
 ### Retention of personal data (Law 91/2025/QH15)
 
-Every night at 02:30 (Asia/Ho_Chi_Minh) **apply_retention** de-identifies what is older than
+Every night at 02:30 (Asia/Ho\\_Chi\\_Minh) **`apply_retention`** de-identifies what is older than
 `retention_days` (default {DEFAULT_RETENTION_DAYS}): contacts of campaign runs dated before the cutoff
 (`campaign_contact`, `contact_outcome`), their call attempts, raw webhook bodies and call records,
 dead letters, and rejected rows; preview folders of those dates under `var/previews/` are deleted.
@@ -44,8 +44,9 @@ retry spacing.
                   "on_failure_callback": failure_alert},
     doc_md=DOC,
     params={
-        "dry_run": Param(False, type="boolean", description="Count what would change; change nothing."),
-        "retention_days": Param(DEFAULT_RETENTION_DAYS, type="integer", minimum=1,
+        "dry_run": Param(False, type="boolean", title="Dry run",
+                         description="Count what would change; change nothing."),
+        "retention_days": Param(DEFAULT_RETENTION_DAYS, type="integer", minimum=1, title="Retention (days)",
                                 description="De-identify data older than this many days."),
     },
 )
