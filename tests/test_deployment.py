@@ -1,7 +1,10 @@
 """docker-compose.yaml, the Dockerfile and .env.example: as far as a machine without Docker can check.
 
-``docker-compose config`` (Debian's docker-compose 1.29) interpolates and validates the file with the
-values of .env.example; the rest parses the YAML and the Dockerfile and checks what they promise.
+``docker-compose config`` (Debian's docker-compose 1.29) resolves the file with a .env made the way
+the README says (.env.example filled by fill_secrets.py), and the tests check what it resolved to:
+every component agrees on its databases, broker and keys; every address reaches a service that
+listens there; the commands parse in this Airflow; the receiver's command loads its app with the
+deployment's settings; credentials reach only the containers that need them.
 """
 
 from __future__ import annotations
@@ -80,46 +83,211 @@ def test_docker_compose_config_refuses_a_missing_secret(tmp_path: Path) -> None:
 def test_every_service_of_the_deployment_is_there(services: dict[str, Any]) -> None:
     assert set(services) == CORE_SERVICES | DEMO_SERVICES
     assert {name for name, s in services.items() if "demo" in s.get("profiles", [])} == DEMO_SERVICES
-    commands = {name: services[name].get("command") for name in AIRFLOW_SERVICES - {"airflow-init"}}
-    assert commands == {"airflow-apiserver": "api-server", "airflow-scheduler": "scheduler",
-                        "airflow-dag-processor": "dag-processor", "airflow-worker": "celery worker",
-                        "airflow-triggerer": "triggerer"}
-    env = services["airflow-scheduler"]["environment"]
+
+
+@pytest.fixture(scope="module")
+def filled_env(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+    """A .env made the way the README says: a copy of .env.example, then fill_secrets.py."""
+    env_file = tmp_path_factory.mktemp("compose") / ".env"
+    shutil.copy(ENV_EXAMPLE, env_file)
+    subprocess.run([sys.executable, str(REPO / "scripts" / "compose" / "fill_secrets.py"), str(env_file)],
+                   capture_output=True, check=True, timeout=30)
+    values = dict(line.split("=", 1) for line in env_file.read_text().splitlines() if line and line[0] != "#")
+    return env_file, values
+
+
+@pytest.fixture(scope="module")
+def rendered(filled_env: tuple[Path, dict[str, str]]) -> dict[str, Any]:
+    """What docker-compose itself resolves from the file and the filled .env, demo profile included."""
+    done = docker_compose("--profile", "demo", "config", env_file=filled_env[0])
+    assert done.returncode == 0, done.stderr
+    return yaml.safe_load(done.stdout)["services"]
+
+
+def _env(rendered: dict[str, Any], service: str) -> dict[str, str]:
+    return {name: str(value) for name, value in (rendered[service].get("environment") or {}).items()}
+
+
+# What every Airflow component must agree on: one metadata DB, one broker, one set of keys.
+SHARED_AIRFLOW_SETTINGS = (
+    "AIRFLOW__CORE__EXECUTOR", "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC",
+    "AIRFLOW__CELERY__BROKER_URL", "AIRFLOW__CELERY__RESULT_BACKEND", "AIRFLOW__CORE__FERNET_KEY",
+    "AIRFLOW__API_AUTH__JWT_SECRET", "AIRFLOW__API__SECRET_KEY", "AIRFLOW__CORE__EXECUTION_API_SERVER_URL",
+    "AIRFLOW__CORE__TEST_CONNECTION", "VBOTFLOW_UI_TIMEZONE", "VBOTFLOW_DB_URL", "VBOTFLOW_PRIVACY_KEY",
+    "VBOTFLOW_SPOOL_DIR",
+)
+
+
+def test_every_airflow_component_gets_the_same_databases_broker_and_keys(
+        rendered: dict[str, Any], filled_env: tuple[Path, dict[str, str]]) -> None:
+    from sqlalchemy.engine import make_url
+
+    values = filled_env[1]
+    envs = {name: _env(rendered, name) for name in AIRFLOW_SERVICES}
+    for setting in SHARED_AIRFLOW_SETTINGS:
+        assert len({env.get(setting) for env in envs.values()}) == 1, f"components disagree on {setting}"
+    env = envs["airflow-scheduler"]
     assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
-    assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://airflow-apiserver:8080/execution/"
-    assert env["AIRFLOW__CORE__LOAD_EXAMPLES"] == "false"
+    metadata = make_url(env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"])
+    assert (metadata.drivername, metadata.username, metadata.password, metadata.host, metadata.database) == (
+        "postgresql+psycopg", values["POSTGRES_USER"], values["POSTGRES_PASSWORD"], "postgres", values["POSTGRES_DB"])
+    async_metadata = make_url(env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC"])
+    assert async_metadata == metadata.set(drivername="postgresql+psycopg_async")
+    assert env["AIRFLOW__CELERY__RESULT_BACKEND"] == "db+" + env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
+    broker = make_url(env["AIRFLOW__CELERY__BROKER_URL"])
+    assert (broker.password, broker.host) == (values["REDIS_PASSWORD"], "redis")
+    assert _env(rendered, "redis")["REDIS_PASSWORD"] == values["REDIS_PASSWORD"]
+    assert env["AIRFLOW__CORE__FERNET_KEY"] == values["AIRFLOW_FERNET_KEY"]
+    assert env["AIRFLOW__CORE__TEST_CONNECTION"] == "Enabled"  # the Test button of Admin → Connections
+    assert env["VBOTFLOW_UI_TIMEZONE"] == "Asia/Ho_Chi_Minh"
+    # The integration DB: the role postgres-init.sh creates is the one every user of it logs in as.
+    integration = make_url(env["VBOTFLOW_DB_URL"])
+    postgres = _env(rendered, "postgres")
+    assert (integration.username, integration.password, integration.database) == (
+        postgres["VBOTFLOW_DB_USER"], postgres["VBOTFLOW_DB_PASSWORD"], postgres["VBOTFLOW_DB_NAME"])
+    assert _env(rendered, "receiver")["VBOTFLOW_DB_URL"] == env["VBOTFLOW_DB_URL"]
+    # The receiver spools where the workers' erasure and retention look.
+    assert _env(rendered, "receiver")["VBOTFLOW_SPOOL_DIR"] == env["VBOTFLOW_SPOOL_DIR"]
+    assert _mounts(rendered, "receiver")["receiver-spool"] == _mounts(rendered, "airflow-worker")["receiver-spool"]
 
 
-def test_the_ui_tests_connections_and_shows_vietnam_time(services: dict[str, Any]) -> None:
-    # The API server runs the Test button; every Airflow component gets the same settings anyway.
-    for name in AIRFLOW_SERVICES:
-        env = services[name]["environment"]
-        assert env["AIRFLOW__CORE__TEST_CONNECTION"] == "Enabled", name
-        assert env["VBOTFLOW_UI_TIMEZONE"] == "${VBOTFLOW_UI_TIMEZONE:-Asia/Ho_Chi_Minh}", name
-    assert env_example()["VBOTFLOW_UI_TIMEZONE"] == "Asia/Ho_Chi_Minh"
+def _mounts(rendered: dict[str, Any], service: str) -> dict[str, str]:
+    """Volume name → path in the container (docker-compose 1.29 renders ``name:path:mode``)."""
+    return {volume.split(":")[0]: volume.split(":")[1] for volume in rendered[service].get("volumes", [])}
 
 
-def test_services_run_the_image_built_from_the_dockerfile(services: dict[str, Any]) -> None:
-    for name in BUILT_FROM_DOCKERFILE:
-        assert services[name]["build"] == {"context": ".", "dockerfile": "Dockerfile"}, name
-        assert services[name]["image"] == "${VBOTFLOW_IMAGE:-vbotflow:latest}", name
-    for name in set(services) - BUILT_FROM_DOCKERFILE:
-        assert "build" not in services[name], name
-    assert "_PIP_ADDITIONAL_REQUIREMENTS" not in COMPOSE.read_text()
+def _listening_ports(rendered: dict[str, Any]) -> dict[str, set[int]]:
+    """The ports each service is declared to listen on (expose, published targets, official images)."""
+    ports: dict[str, set[int]] = {}
+    for name, service in rendered.items():
+        declared = {int(port) for port in service.get("expose", [])}
+        # docker-compose 1.29 renders "ip:port:target/tcp" mappings as text, the others as mappings
+        declared |= {int(port["target"] if isinstance(port, dict) else port.rsplit(":", 1)[-1].split("/")[0])
+                     for port in service.get("ports", [])}
+        if str(service.get("image", "")).startswith("postgres:"):
+            declared.add(5432)
+        ports[name] = declared
+    return ports
 
 
-def test_init_migrates_both_databases_and_writes_connections(services: dict[str, Any]) -> None:
-    init = services["airflow-init"]
-    script = init["command"][-1]
-    assert script == "/opt/vbotflow/scripts/compose/init.sh"
-    text = (REPO / "scripts" / "compose" / "init.sh").read_text()
-    assert "airflow db migrate" in text
-    assert "vbotflow db upgrade" in text
-    assert "airflow connections import" in text
-    for name in AIRFLOW_SERVICES - {"airflow-init"}:
-        assert services[name]["depends_on"]["airflow-init"] == {"condition": "service_completed_successfully"}
-    assert services["receiver"]["depends_on"]["airflow-init"] == {"condition": "service_completed_successfully"}
-    mounts = services["postgres"]["volumes"]
+def test_every_address_a_service_is_given_reaches_a_service_that_listens_there(rendered: dict[str, Any]) -> None:
+    from sqlalchemy.engine import make_url
+
+    listening = _listening_ports(rendered)
+    checked = 0
+    for name, service in rendered.items():
+        for setting, value in _env(rendered, name).items():
+            if "://" not in value or setting == "AIRFLOW__API__BASE_URL":  # the browser's address, not a service's
+                continue
+            url = make_url(value.removeprefix("db+"))
+            assert url.host in rendered, f"{name}.{setting} points at {url.host}, not a service"
+            assert url.port in listening[url.host], f"{name}.{setting}: {url.host} does not listen on {url.port}"
+            checked += 1
+        health = service.get("healthcheck", {}).get("test", [])
+        for probe in re.findall(r"https?://(?:localhost|127\.0\.0\.1):(\d+)", " ".join(health)):
+            if name != "airflow-scheduler":  # its health server is its own port (below)
+                assert int(probe) in listening[name], f"{name}'s healthcheck probes port {probe}"
+    assert checked >= 10
+    # The simulator posts deliveries to the receiver; the proxy forwards to it and listens where published.
+    command = " ".join(rendered["simulator"]["command"])
+    assert command.startswith("bash /opt/vbotflow/scripts/compose/simulator.sh")
+    simulator_script = (REPO / "scripts" / "compose" / "simulator.sh").read_text()
+    target = re.search(r"http://(\w+):(\d+)/webhooks/vbot", simulator_script)
+    assert target and int(target.group(2)) in listening[target.group(1)]
+    proxy = (REPO / "scripts" / "compose" / "receiver-proxy.conf").read_text()
+    upstream = re.search(r"server (\w[\w-]*):(\d+);", proxy)
+    assert upstream and int(upstream.group(2)) in listening[upstream.group(1)]
+    assert int(re.search(r"listen (\d+);", proxy).group(1)) in listening["receiver-proxy"]
+
+
+def test_the_healthchecks_probe_paths_the_services_serve() -> None:
+    from vbotflow.receiver.app import create_app as receiver_app
+    from vbotflow_dev.simulator.app import create_app as simulator_app
+
+    receiver = receiver_app({"DB_URL": "sqlite://", "WEBHOOK_TOKENS": "x", "TESTING": True})
+    assert receiver.url_map.bind("localhost").match("/healthz", method="GET")[0] == "receiver.healthz"
+    assert simulator_app(None).url_map.bind("localhost").match("/_sim/totals", method="GET")[0] == "sim.totals"  # type: ignore[arg-type]
+    # The scheduler's health server listens on the port its healthcheck probes.
+    done = subprocess.run([sys.executable, "-c", "from airflow.configuration import conf; print(conf.getint("
+                           "'scheduler', 'scheduler_health_check_server_port'))"],
+                          capture_output=True, text=True, timeout=120, check=True)
+    assert done.stdout.split()[-1] == "8974"
+    compose = yaml.safe_load(COMPOSE.read_text(encoding="utf-8"))["services"]
+    assert compose["airflow-scheduler"]["healthcheck"]["test"][-1] == "http://localhost:8974/health"
+
+
+def test_the_commands_the_airflow_services_run_exist_in_this_airflow(rendered: dict[str, Any], tmp_path: Path) -> None:
+    # Parsed by Airflow's own CLI parser, with the executor of the deployment (the celery commands
+    # exist only under CeleryExecutor): a renamed or removed command fails here, not in a container.
+    commands = {name: rendered[name]["command"] for name in AIRFLOW_SERVICES - {"airflow-init"}}
+    commands |= {f"{name} healthcheck": rendered[name]["healthcheck"]["test"][-1]
+                 for name in ("airflow-dag-processor", "airflow-triggerer")}
+    script = (
+        "import json, sys\n"
+        "from airflow.cli.cli_parser import get_parser\n"
+        "parser = get_parser()\n"
+        "for name, command in json.loads(sys.argv[1]).items():\n"
+        "    args = command.replace('\"$${HOSTNAME}\"', 'host').replace('\"${HOSTNAME}\"', 'host')\n"
+        "    args = args.removeprefix('airflow ').split()\n"
+        "    print(name, parser.parse_args(args).func.__name__)\n"
+    )
+    import json
+
+    done = subprocess.run([sys.executable, "-c", script, json.dumps(commands)], capture_output=True, text=True,
+                          timeout=180, check=False,
+                          env={**_clean_env(), "AIRFLOW_HOME": str(tmp_path),
+                               "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert sorted(line.split()[0] for line in done.stdout.splitlines()) == sorted(
+        name.split()[0] for name in commands)
+
+
+def _clean_env() -> dict[str, str]:
+    import os
+
+    return {name: value for name, value in os.environ.items() if not name.startswith(("AIRFLOW", "VBOTFLOW"))}
+
+
+def test_the_receiver_command_loads_its_app_with_the_deployments_settings(
+        rendered: dict[str, Any], tmp_path: Path) -> None:
+    receiver = rendered["receiver"]
+    env = {**_clean_env(), **_env(rendered, "receiver"), "VBOTFLOW_SPOOL_DIR": str(tmp_path / "spool")}
+    command = receiver["command"]
+    argv = command.split() if isinstance(command, str) else list(command)
+    assert argv[0] == "gunicorn"
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    done = subprocess.run([str(gunicorn), "--check-config", *argv[1:]], env=env, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    # With the deployment's token the app accepts deliveries: no "every delivery will get 401".
+    assert "every delivery will get 401" not in done.stderr
+    without_token = {k: v for k, v in env.items() if k != "VBOTFLOW_WEBHOOK_TOKEN"}
+    done = subprocess.run([str(gunicorn), "--check-config", *argv[1:]], env=without_token, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert "every delivery will get 401" in done.stderr
+
+
+def test_only_the_init_container_sees_the_vbot_and_crm_credentials(
+        rendered: dict[str, Any], filled_env: tuple[Path, dict[str, str]]) -> None:
+    # init.sh writes them to encrypted connections; no long-running component has them in its environment.
+    values = filled_env[1]
+
+    def holders(secret: str) -> set[str]:
+        return {name for name in rendered if secret in _env(rendered, name).values()}
+
+    assert holders(values["VBOT_TOKEN"]) == {"airflow-init"}
+    assert holders(values["CRM_DB_URL"]) == {"airflow-init", "crm-seed"}
+    assert holders(values["AIRFLOW_ADMIN_PASSWORD"]) == {"airflow-init"}
+    assert holders(values["VBOTFLOW_WEBHOOK_TOKEN"]) == {"receiver", "simulator"}
+    assert holders(values["VBOTFLOW_PRIVACY_KEY"]) == AIRFLOW_SERVICES
+
+
+def test_init_runs_before_everything_that_needs_migrated_databases(rendered: dict[str, Any]) -> None:
+    for name in (AIRFLOW_SERVICES - {"airflow-init"}) | {"receiver"}:
+        assert rendered[name]["depends_on"]["airflow-init"] == {"condition": "service_completed_successfully"}, name
+    assert rendered["airflow-init"]["depends_on"]["postgres"] == {"condition": "service_healthy"}
+    assert rendered["airflow-init"]["restart"] == "no"
+    mounts = yaml.safe_load(COMPOSE.read_text(encoding="utf-8"))["services"]["postgres"]["volumes"]
     assert "./scripts/compose/postgres-init.sh:/docker-entrypoint-initdb.d/10-vbotflow.sh:ro" in mounts
 
 
