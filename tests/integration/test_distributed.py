@@ -5,7 +5,9 @@ and two Celery workers; the integration DB on PostgreSQL; two receivers behind n
 MariaDB; the simulator as VBot. The tests of this module share one stack and run in file order:
 preview, a real send of both demo configs, the deliveries, reconciliation; then faults — the
 calling window deferred to the triggerer and back, a worker killed (``kill -9``) during a create,
-a receiver stopped while deliveries come in.
+a receiver stopped while that campaign's deliveries come in, the killed create's retry on the
+other worker (it sends nothing: the outbox row says the POST may have reached VBot) and the
+person's verdict that resolves it.
 
 Needs PostgreSQL (127.0.0.1:5432), MariaDB (127.0.0.1:3306), ``redis-server``, ``nginx`` and ``psql``.
 Without one of them the module skips, except with ``CI=true``, where it fails.
@@ -282,67 +284,75 @@ def test_calling_window_defers_to_the_triggerer_and_back(stack: Stack, db: sa.en
     def sensor() -> dict[str, Any]:
         return next(t for t in _instances(stack, dag_id, run_id) if t["task_id"] == "calling_window")
 
-    deferred = wait_for(lambda: (ti := sensor())["state"] == "deferred" and ti, 60, "the sensor to defer", 1)
+    # Deferred, and its trigger taken by the triggerer process (the worker's slot is free meanwhile).
+    deferred = wait_for(lambda: (ti := sensor())["state"] == "deferred" and ti["triggerer_job"] and ti, 60,
+                        "the sensor to defer to the triggerer", 0.5)
     assert datetime.now(VIETNAM) < opens, "the window opened before the sensor ran: no deferral was shown"
     assert deferred["trigger"]["classpath"].endswith("DateTimeTrigger"), deferred["trigger"]
-    assert deferred["triggerer_job"] and deferred["triggerer_job"]["job_type"] == "TriggererJob"
+    assert deferred["triggerer_job"]["job_type"] == "TriggererJob", deferred["triggerer_job"]
     done = wait_for(lambda: (ti := sensor())["state"] in ("success", "failed") and ti, 180, "the sensor to end", 2)
     assert done["state"] == "success" and done["hostname"] in WORKERS, done  # resumed on a worker
 
 
 def test_a_worker_killed_during_a_create_creates_at_most_once(stack: Stack, db: sa.engine.Engine) -> None:
     dag_id, run_id = f"vbot_campaign__{DRILL}", state["drill_run"]
-    # The outbox row turns `sending` right before the POST; the simulator answers after CREATE_LATENCY s.
+
     def drill_state() -> str | None:
         with db.connect() as conn:
             return conn.execute(sa.select(campaign_run.c.state).where(campaign_run.c.config_name == DRILL)).scalar()
 
+    # The outbox row turns `sending` right before the POST; the simulator answers after CREATE_LATENCY s.
     wait_for(lambda: drill_state() == "sending", 120, "the drill's create to be sent", 0.2)
     time.sleep(CREATE_LATENCY / 3)
     [first] = [t for t in _instances(stack, dag_id, run_id) if t["task_id"] == "create_campaign"]
     victim = first["hostname"]
     assert victim in WORKERS and first["state"] == "running", first
-    before = _deliveries_received(stack, "receiver-1")
-    os.killpg(stack.pids()[victim], signal.SIGKILL)
-    state.update(victim=victim, receiver_1_before=before)
+    state["receiver_2_before"] = _deliveries_received(stack, "receiver-2")  # the earlier ones all landed
+    os.killpg(stack.pids()[victim], signal.SIGKILL)  # the worker, its pool and the task's processes
+    state["victim"] = victim
 
-    # The create the POST carried still happens at VBot; the deliveries of its calls start.
+    # The create the POST carried still happens at VBot (the deliveries of its calls start).
     drill_names = wait_for(lambda: [n for n in _creates_by_name(stack) if n.startswith(f"{DRILL}_")], 30,
-                           "the simulator to create the drill's campaign", 0.5)
+                           "the simulator to create the drill's campaign", 0.2)
     assert len(drill_names) == 1
     state["drill_name"] = drill_names[0]
 
+
+def test_a_receiver_stopped_mid_stream_loses_nothing_it_acknowledged(stack: Stack, db: sa.engine.Engine) -> None:
+    # The drill campaign's deliveries are coming in: once receiver-2 has acknowledged one of them,
+    # stop it (SIGTERM: gunicorn finishes the requests it holds).
+    wait_for(lambda: _deliveries_received(stack, "receiver-2") > state["receiver_2_before"], 60,
+             "receiver-2 to land one of the drill's deliveries", 0.05)
+    pgid = stack.pids()["receiver-2"]
+    os.killpg(pgid, signal.SIGTERM)  # it stops listening at once; nginx passes new requests to receiver-1
+    at_stop = _deliveries_received(stack, "receiver-1")
+    wait_for(lambda: not group_alive(pgid), 60, "receiver-2 to stop", 0.2)
+    _sim_idle(stack)
+    _landed_everything(stack, db)  # what either receiver acknowledged is stored, once
+    assert _deliveries_received(stack, "receiver-1") > at_stop  # the other kept landing
+
+
+def test_the_killed_create_is_retried_elsewhere_and_never_sent_twice(stack: Stack, db: sa.engine.Engine) -> None:
+    dag_id, run_id, victim = f"vbot_campaign__{DRILL}", state["drill_run"], state["victim"]
+    # Found without a heartbeat (20 s here), then retried after the campaign DAGs' retry delay (2 min).
     assert stack.wait_for_run(dag_id, run_id, timeout=400) in ("success", "failed")
     tries = _tries(stack, dag_id, run_id, "create_campaign", 0)
     assert tries[0]["hostname"] == victim and len(tries) >= 2, tries
     assert tries[-1]["hostname"] in WORKERS - {victim}, tries  # retried on the worker still alive
     with db.connect() as conn:
         row = conn.execute(sa.select(campaign_run).where(campaign_run.c.config_name == DRILL)).mappings().one()
-    creates = _creates_by_name(stack)
-    assert creates[row["campaign_name"]] == 1  # VBot got exactly one create for the chunk
+    assert _creates_by_name(stack)[row["campaign_name"]] == 1  # VBot got exactly one create for the chunk
     # The retry found the row `sending` (the POST may have reached VBot) and sent nothing: as designed,
     # the run is left for a person to resolve rather than risk a second campaign.
     assert row["state"] in ("sending", "ambiguous") and tries[-1]["state"] == "failed", (row["state"], tries)
 
-
-def test_a_stopped_receiver_loses_nothing_it_acknowledged(stack: Stack, db: sa.engine.Engine) -> None:
-    # The drill campaign's deliveries are coming in: stop one receiver (SIGTERM, gunicorn's graceful stop).
-    pgid = stack.pids()["receiver-2"]
-    os.killpg(pgid, signal.SIGTERM)
-    wait_for(lambda: not group_alive(pgid), 60, "receiver-2 to stop", 0.5)
-    _sim_idle(stack)
-    _landed_everything(stack, db)
-    assert _deliveries_received(stack, "receiver-1") > state["receiver_1_before"]  # the other kept landing
-
-    # The person's verdict: the campaign exists (the simulator's id); the DAG's next try sends nothing.
+    # The person's verdict: the campaign exists (the simulator's id); the outbox now holds it.
     [campaign] = [c for c in stack.sim("campaigns") if c["name"] == state["drill_name"]]
-    with db.connect() as conn:
-        run_key = conn.execute(sa.select(campaign_run.c.run_key)
-                               .where(campaign_run.c.config_name == DRILL)).scalar_one()
     env = {**os.environ, "VBOTFLOW_DB_URL": db.url.render_as_string(hide_password=False)}
-    subprocess.run([str(Path(sys.executable).parent / "vbotflow"), "campaign", "resolve", run_key,
+    subprocess.run([str(Path(sys.executable).parent / "vbotflow"), "campaign", "resolve", row["run_key"],
                     "--created", str(campaign["campaign_id"]), "--by", "test"], env=env, check=True, timeout=60)
     with db.connect() as conn:
-        assert conn.execute(sa.select(campaign_run.c.state).where(campaign_run.c.run_key == run_key)).scalar() == \
-            "created"
+        resolved = conn.execute(sa.select(campaign_run)
+                                .where(campaign_run.c.run_key == row["run_key"])).mappings().one()
+    assert (resolved["state"], resolved["vbot_campaign_id"]) == ("created", campaign["campaign_id"])
     assert _creates_by_name(stack)[state["drill_name"]] == 1
