@@ -8,7 +8,21 @@ PIP     := $(PY) -m pip -qq --disable-pip-version-check
 .PHONY: install test lint lock clean demo bench
 .PHONY: up down
 
-install: $(VENV)/.installed
+install: python-check $(VENV)/.installed
+
+# The locks are compiled for Python 3.11 (`make lock`): on another version pip fails minutes into the
+# install with a resolver error that does not name the cause, so say it first, with the fix.
+.PHONY: python-check
+python-check:
+	@v="$$( { test -x $(PY) && $(PY) -c 'import sys; print("%d.%d" % sys.version_info[:2])'; } 2>/dev/null \
+	    || $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null || echo none)"; \
+	if [ "$$v" != "3.11" ]; then \
+	    echo "error: vbotflow needs Python 3.11 (its pinned requirements are locked for 3.11); found $$v" \
+	         "($$(test -x $(PY) && echo $(PY) || echo $(PYTHON)))." >&2; \
+	    echo "  fix: install Python 3.11 (e.g. apt-get install python3.11 python3.11-venv, or pyenv install 3.11)," \
+	         "then: rm -rf $(VENV) && make install PYTHON=python3.11" >&2; \
+	    exit 1; \
+	fi
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -34,8 +48,11 @@ lint: install
 	$(VENV)/bin/ruff check .
 
 # The local stack: Airflow UI/API on 127.0.0.1:8080, receiver, simulator; state in var/ (scripts/local/).
+# EXECUTOR=celery: docker-compose's topology as processes (PostgreSQL, Redis, Celery workers, receivers
+# behind nginx; README "The distributed stack").
+EXECUTOR ?= local
 up: install
-	VBOTFLOW_VENV=$(abspath $(VENV)) scripts/local/up.sh
+	VBOTFLOW_VENV=$(abspath $(VENV)) VBOTFLOW_EXECUTOR=$(EXECUTOR) scripts/local/up.sh
 
 down:
 	scripts/local/down.sh

@@ -64,3 +64,14 @@ export AIRFLOW__LOGGING__LOGGING_CONFIG_CLASS="${AIRFLOW__LOGGING__LOGGING_CONFI
 # once by up.sh, read from the file so it is in no environment and no command line.
 STACK_JWT_SECRET_FILE="$STACK_VAR/jwt_secret"
 export AIRFLOW__API_AUTH__JWT_SECRET_CMD="cat '$STACK_JWT_SECRET_FILE'"
+
+# --- The executor: LocalExecutor on SQLite (default), or the compose topology (celery_env.sh) ---
+STACK_EXECUTOR="${VBOTFLOW_EXECUTOR:-local}"
+case "$STACK_EXECUTOR" in
+    local) ;;
+    celery)
+        # shellcheck source=celery_env.sh
+        source "$(dirname "${BASH_SOURCE[0]}")/celery_env.sh" ;;
+    *) echo "error: VBOTFLOW_EXECUTOR (make up EXECUTOR=...) must be local or celery, not '$STACK_EXECUTOR'" >&2
+       return 1 ;;
+esac

@@ -62,14 +62,20 @@ proc_group_alive() {
 }
 
 proc_stop() {
-    # proc_stop NAME: SIGTERM to NAME's process group, SIGKILL after $STOP_TIMEOUT seconds.
-    local name="$1" pid waited=0
+    # proc_stop NAME [leader]: SIGTERM to NAME's process group (with "leader": to NAME alone, which
+    # stops its children itself, as a Celery worker's warm shutdown does), SIGKILL to the group after
+    # $STOP_TIMEOUT seconds.
+    local name="$1" how="${2:-group}" pid waited=0
     if ! pid="$(proc_pid "$name")"; then
         [ -f "$STACK_RUN/$name.pid" ] && echo "  $name: not running (stale pid file removed)"
         rm -f "$STACK_RUN/$name.pid"
         return 0
     fi
-    kill -TERM -- "-$pid" 2>/dev/null || true
+    if [ "$how" = leader ]; then
+        kill -TERM "$pid" 2>/dev/null || true
+    else
+        kill -TERM -- "-$pid" 2>/dev/null || true
+    fi
     while proc_group_alive "$pid" && [ "$waited" -lt $((STOP_TIMEOUT * 10)) ]; do
         sleep 0.1
         waited=$((waited + 1))

@@ -4,6 +4,9 @@
 # all on 127.0.0.1, with state, logs and pid files under the var dir. Safe to run again: what
 # runs is left alone, what is missing is started. `make down` stops it.
 #
+# `make up EXECUTOR=celery` (VBOTFLOW_EXECUTOR=celery) starts docker-compose.yaml's topology instead,
+# through the same scripts/compose/* entry points (up_celery.sh; README "The distributed stack").
+#
 # Airflow's components are started one by one rather than by `airflow standalone`: standalone
 # hides them behind one parent, so a pid file could not say what to stop, their logs would be
 # interleaved, and a crashed component would go unnoticed.
@@ -39,8 +42,18 @@ receiver_present=false
 "$py" -c 'import vbotflow.receiver' 2>/dev/null && receiver_present=true
 
 check_port simulator "$SIMULATOR_PORT" SIMULATOR
-$receiver_present && check_port receiver "$RECEIVER_PORT" RECEIVER
 check_port api-server "$AIRFLOW_PORT" AIRFLOW
+if [ "$STACK_EXECUTOR" = celery ]; then
+    check_port receiver-proxy "$RECEIVER_PORT" RECEIVER
+    check_port redis "$REDIS_PORT" REDIS
+    i=0
+    for name in $(celery_receiver_names); do
+        check_port "$name" "${STACK_RECEIVER_PORTS[$i]}" RECEIVER_PORTS
+        i=$((i + 1))
+    done
+else
+    $receiver_present && check_port receiver "$RECEIVER_PORT" RECEIVER
+fi
 
 echo "Preparing $STACK_VAR"
 # The receiver's token: made once, kept (mode 600) so restarts agree; never printed in full.
@@ -55,6 +68,10 @@ fi
 if [ ! -s "$STACK_JWT_SECRET_FILE" ]; then
     (umask 077 && "$py" -c 'import secrets; print(secrets.token_urlsafe(64))' >"$STACK_JWT_SECRET_FILE")
 fi
+if [ "$STACK_EXECUTOR" = celery ]; then
+    # shellcheck source=up_celery.sh
+    source "$here/up_celery.sh"  # prepares and starts the compose topology, then returns here
+else
 "$STACK_VENV/bin/vbotflow" --url "$VBOTFLOW_DB_URL" db upgrade
 if [ ! -f "$STACK_VAR/crm.db" ]; then
     "$STACK_VENV/bin/vbotflow" crm seed --url "$STACK_CRM_URL" --rows "$CRM_ROWS"
@@ -104,6 +121,7 @@ proc_start triggerer "$STACK_VENV/bin/airflow" triggerer --skip-serve-logs
 
 components=(simulator api-server scheduler dag-processor triggerer)
 $receiver_present && components+=(receiver)
+fi
 
 # Ready: every process alive, the receiver's /healthz answers, and Airflow's health endpoint reports
 # its scheduler, DAG processor and triggerer healthy (they heartbeat through the metadata DB).
@@ -126,8 +144,13 @@ sys.exit(0 if all(health.get(p, {}).get("status") == "healthy" for p in parts) e
 PY
 }
 
+ready_all() {
+    ready || return 1
+    [ "$STACK_EXECUTOR" != celery ] || celery_ready
+}
+
 deadline=$((SECONDS + UP_TIMEOUT))
-until ready; do
+until ready_all; do
     for name in "${components[@]}"; do
         if ! proc_pid "$name" >/dev/null; then
             echo "error: $name exited while starting" >&2
@@ -143,6 +166,17 @@ until ready; do
     sleep 2
 done
 
+crm_shown() { if [ "$STACK_EXECUTOR" = celery ]; then echo "${STACK_CRM_URL%%\?*}"; else echo "$STACK_VAR/crm.db"; fi; }
+db_shown() {
+    if [ "$STACK_EXECUTOR" = celery ]; then echo "PostgreSQL $STACK_VBOTFLOW_DB"; else echo "$STACK_VAR/vbotflow.db"; fi
+}
+celery_summary() {
+    [ "$STACK_EXECUTOR" = celery ] || return 0
+    printf '\n  executor     CeleryExecutor: %s (broker Redis on 127.0.0.1:%s, results in PostgreSQL %s)' \
+        "$(celery_worker_names | xargs)" "$REDIS_PORT" "$STACK_AIRFLOW_DB"
+    printf '\n  receivers    %s on ports %s, behind nginx on %s' \
+        "$(celery_receiver_names | xargs)" "${STACK_RECEIVER_PORTS[*]}" "$RECEIVER_PORT"
+}
 password_file="$AIRFLOW_HOME/simple_auth_manager_passwords.json.generated"
 token="$(cat "$STACK_TOKEN_FILE")"
 logins="$("$py" - "$password_file" "$AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS" <<'PY'
@@ -159,12 +193,12 @@ cat <<MSG
 
 The local stack is up (state in $STACK_VAR, logs in $STACK_LOGS).
   Airflow UI   http://127.0.0.1:$AIRFLOW_PORT   $(printf '%s' "$logins" | sed '2,$s/^/                                  /')
-               (generated once by Airflow's simple auth manager, kept in $password_file)
+               ($([ "$STACK_EXECUTOR" = celery ] && echo "written by scripts/compose/init.sh from $STACK_SECRET_DIR/admin_password" || echo "generated once by Airflow's simple auth manager"), kept in $password_file)
   console      http://127.0.0.1:$AIRFLOW_PORT/plugin/vbot-console   (campaigns, rejects, ambiguous runs, outcomes)
   receiver     http://127.0.0.1:$RECEIVER_PORT/webhooks/vbot$($receiver_present || echo "   (not running: vbotflow.receiver not installed)")
                webhook token ${token:0:4}… in $STACK_TOKEN_FILE
   simulator    http://127.0.0.1:$SIMULATOR_PORT   (connection vbot_default; posts call results to the receiver)
-  connections  vbot_default, crm_db ($STACK_VAR/crm.db), vbotflow_db ($STACK_VAR/vbotflow.db)
+  connections  vbot_default, crm_db ($(crm_shown)), vbotflow_db ($(db_shown))$(celery_summary)
 To look at a day's list without sending anything, trigger vbot_preview (pick the campaign in its
 form); a campaign DAG, once unpaused or triggered, creates campaigns inside its calling window.
 Times in the UI: ${VBOTFLOW_UI_TIMEZONE:-the browser zone} (User → Timezone changes it for your browser).
