@@ -43,6 +43,7 @@ bench: install
 	$(PY) bench/transform_bench.py
 	$(PY) bench/reconcile_bench.py
 	$(PY) bench/receiver_bench.py $(BENCH_ARGS)
+	$(PY) bench/day_bench.py
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -268,6 +268,23 @@ def test_get_all_pages_through_the_calls_made_with_filters() -> None:
     assert anonymous.status_code == 401
 
 
+def test_with_dialing_off_a_campaign_is_taken_and_nobody_is_called(receiver) -> None:
+    config = fast_config(dialing={"enabled": False}, delivery={"webhook_url": receiver.url_for(HOOK)})
+    with run_simulator_in_thread(config) as base_url:
+        answer = post_create(base_url, create_body(MANY[:25], number_call=2)).json()
+        idle = sim_get(base_url, "idle")
+        totals = sim_get(base_url, "totals")[str(answer["data"])]
+        calls = sim_get(base_url, "calls")
+        campaigns = sim_get(base_url, "campaigns")
+
+    assert answer == {"status": 1, "error": 0, "msg": "success", "data": 1}
+    assert idle == {"idle": True, "pending_jobs": 0}
+    assert (totals["contacts"], totals["planned_attempts"], totals["attempts"], totals["done"]) == (25, 0, 0, True)
+    assert totals["deliveries"] == {"planned": 0, "delivered": 0, "failed": 0, "pending": 0}
+    assert calls == [] and _received(receiver) == []
+    assert [c["contacts"] for c in campaigns] == [25]
+
+
 # -- inspection -----------------------------------------------------------------------------------------
 
 

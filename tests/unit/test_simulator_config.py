@@ -73,6 +73,12 @@ def test_command_line_options_override_the_file() -> None:
     assert len(config.templates) == 2  # from the default file
 
 
+def test_no_dialing_on_the_command_line_turns_dialing_off_and_its_absence_keeps_it_on() -> None:
+    off = config_from_args(build_parser().parse_args(["simulator", "--no-dialing"]))
+    on = config_from_args(build_parser().parse_args(["simulator"]))
+    assert (off.dialing.enabled, on.dialing.enabled) == (False, True)
+
+
 def test_the_simulator_imports_no_airflow() -> None:
     import subprocess
     import sys

@@ -107,7 +107,7 @@ def build_daily_list(
     if added:
         log.info("%d CRM do-not-call number(s) added to the suppression table", added)
     planned = list_store.save_daily_list(db_engine, config, run_date, result,
-                                         {n: payload_sha256(b) for n, b in bodies.items()})
+                                         {n: payload_sha256(b) for n, b in bodies.items()}, contacts_by_chunk=contacts)
     log.info("%s %s: %d campaign(s) planned (%s)", config.name, run_date, len(planned),
              ", ".join(f"{p.campaign_name}: {p.phone_count} contacts" for p in planned) or "nothing to send")
     return DailyListOutcome(config=config.name, run_date=run_date.isoformat(), extracted=result.extracted,

@@ -17,6 +17,7 @@ _OPTIONS: dict[str, tuple[str | None, str]] = {
     "time_scale": ("dialing", "time_scale"),
     "start_at": ("dialing", "start_at"),
     "lines": ("dialing", "lines"),
+    "dialing_enabled": ("dialing", "enabled"),
     "retry_interval_seconds": ("dialing", "retry_interval_seconds"),
     "account_status": ("dialing", "account_status"),
     "webhook_url": ("delivery", "webhook_url"),
@@ -59,6 +60,8 @@ def add_commands(groups: Any) -> None:
                          help="simulated seconds per real second (default 600: a 10-hour day in a minute)")
     general.add_argument("--start-at", help="simulated clock of every campaign, ISO 8601, Vietnam time if no zone "
                                             "(default: the create time)")
+    general.add_argument("--no-dialing", dest="dialing_enabled", action="store_const", const=False,
+                         help="take and record campaigns but call nobody and deliver nothing (load tests)")
     general.add_argument("--lines", type=int, help="calls of one campaign at once (default 10)")
     general.add_argument("--retry-interval-seconds", type=float,
                          help="simulated seconds before an unanswered contact is called again (default 1800)")

@@ -59,6 +59,9 @@ class Accounts(_Settings):
 class Dialing(_Settings):
     """How VBot dials a campaign, in simulated seconds; ``time_scale`` simulated seconds pass per real one."""
 
+    # False: campaigns are taken and recorded but nobody is called and nothing is delivered (load
+    # tests of the create path, where dialing would only compete for the CPU being measured).
+    enabled: bool = True
     time_scale: float = Field(600.0, gt=0)
     start_at: datetime | None = None  # the simulated clock of every campaign; None: its create time
     lines: int = Field(10, ge=1)  # calls of one campaign in progress at once

@@ -101,14 +101,14 @@ class Simulator:
         sim_start = _sim_start(config.dialing.start_at)
         phones = [c.phone for c in request.contacts]
         plan = plan_campaign(config.seed, campaign_id, phones, request.number_calls, config.dialing,
-                             config.chaos.unknown_status_rate)
+                             config.chaos.unknown_status_rate) if config.dialing.enabled else []
         record_ids = self.state.new_record_ids(len(plan))
         records = [CallRecord(record_id, campaign_id, request.group_code, request.template.hotline,
                               request.contacts[p.contact_index].name, request.contacts[p.contact_index].description,
                               sim_start + timedelta(seconds=p.start_offset), p)
                    for record_id, p in zip(record_ids, plan, strict=True)]
         deliveries = []
-        if config.delivery.webhook_url:
+        if config.delivery.webhook_url and plan:
             history_url = config.delivery.history_webhook_url or config.delivery.webhook_url
             planned = plan_deliveries(config.seed, campaign_id, records, [p.end_offset for p in plan], config.chaos,
                                       config.delivery.history_batch_size)
