@@ -16,6 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from vbotflow.receiver.delivery import Delivery
+from vbotflow.receiver.hotconn import hot_connections
 from vbotflow.receiver.parse import Parsed, parse_delivery
 from vbotflow.store.tables import webhook_call_record, webhook_event
 
@@ -92,31 +93,18 @@ def _pg_insert_sql() -> str:
 
 
 def _insert_event_psycopg(engine: Engine, row: dict[str, object]) -> int | None:
-    """The hot path on PostgreSQL: one server-side prepared INSERT in autocommit, straight through psycopg.
+    """The hot path on PostgreSQL: one server-side prepared INSERT on an autocommit connection, straight
+    through psycopg (``hotconn``).
 
-    SQLAlchemy's execution layer cost twice the CPU of the statement itself; the pooled connection
-    (and its lifecycle) is still SQLAlchemy's. Errors come back as SQLAlchemy errors, like the rest.
+    SQLAlchemy's execution layer cost twice the CPU of the statement itself, its pool checkout and
+    return as much again. Errors come back as SQLAlchemy errors, like the rest.
     """
-    try:
-        pooled = engine.raw_connection()
-    except psycopg.Error as err:  # raw_connection does not wrap a failed connect: an outage all the same
-        raise sa.exc.DBAPIError.instance(None, None, err, psycopg.Error) from err
-    conn = pooled.driver_connection
-    try:
-        conn.autocommit = True
+    with hot_connections(engine).connection() as conn:
         try:
             found = conn.execute(_pg_insert_sql(), row, prepare=True).fetchone()
-        finally:
-            if not conn.broken and not conn.closed:
-                conn.autocommit = False  # the pool hands connections to SQLAlchemy in transactional mode
-    except psycopg.Error as err:
-        invalidated = bool(conn.broken or conn.closed)
-        if invalidated:
-            pooled.invalidate(err)
-        raise sa.exc.DBAPIError.instance(_pg_insert_sql(), None, err, psycopg.Error,
-                                         connection_invalidated=invalidated) from err
-    finally:
-        pooled.close()
+        except psycopg.Error as err:
+            raise sa.exc.DBAPIError.instance(_pg_insert_sql(), None, err, psycopg.Error,
+                                             connection_invalidated=bool(conn.broken or conn.closed)) from err
     return found[0] if found else None
 
 
