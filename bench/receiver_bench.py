@@ -1,12 +1,18 @@
 """Benchmark of the webhook receiver: deliveries landed per second on PostgreSQL under gunicorn.
 
-Measured against a bare Flask handler (``bare_app.py``) served with the same gunicorn config in the
-same run. Load comes from wrk (``apt-get install wrk``) with ``autocall.lua``: every request a
-distinct auto-call result, so every one is a real INSERT. Two phases per app:
+Measured against two baselines served with the same gunicorn config in the same run: a
+hand-written landing (``landing_app.py``: one autocommit INSERT of the raw body into a one-column
+table), which the targets are set against, and a bare Flask handler (``bare_app.py``: no database
+at all), for context. Load comes from wrk (``apt-get install wrk``) with ``autocall.lua``: every
+request a distinct auto-call result, so every one is a real INSERT. Two phases per app:
 
 * saturation: ``--connections`` keep-alive connections as fast as they go (rate, p50, p99);
 * paced: about ``--paced-rate`` requests/s (each connection pauses between requests), for the
   latency at a steady production-like load.
+
+Targets (issue 17), each printed as met or not met: the receiver's rate at saturation is at least
+80 % of the landing's (median of the alternating rounds), and at about 1,000 requests/s its p99 is
+under 50 ms — with the default gunicorn configuration (``--workers``/``--threads`` unset).
 
 Loopback only. Prints a Markdown table and writes ``var/bench/receiver.json``.
 """
@@ -35,6 +41,14 @@ ROOT = Path(__file__).resolve().parents[1]
 BENCH = Path(__file__).resolve().parent
 VENV_BIN = Path(sys.executable).parent
 TOKEN = "bench-token"
+TARGET_SHARE_OF_LANDING = 0.80
+TARGET_P99_MS = 50.0
+# The paced phase counts only if it came near the rate it was paced to.
+PACED_RATE_TOLERANCE = 0.95
+BARE, LANDING, RECEIVER = "bare Flask handler", "hand-written landing", "receiver"
+APPS = {BARE: "bare_app:app", LANDING: "landing_app:app", RECEIVER: "vbotflow.receiver.wsgi:app"}
+# The table each app lands in (the bare handler lands nothing).
+TABLES = {LANDING: "landing", RECEIVER: "webhook_event"}
 
 
 def free_port() -> int:
@@ -43,12 +57,19 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_gunicorn(app: str, db_url: str, spool: Path, workers: int, threads: int) -> tuple[subprocess.Popen, str]:
+def start_gunicorn(app: str, db_url: str, spool: Path, workers: int | None,
+                   threads: int | None) -> tuple[subprocess.Popen, str]:
+    """``workers``/``threads`` None: gunicorn_conf's defaults, exactly as deployed."""
     port = free_port()
     env = {**os.environ, "VBOTFLOW_DB_URL": db_url, "VBOTFLOW_WEBHOOK_TOKEN": TOKEN,
            "VBOTFLOW_SPOOL_DIR": str(spool), "VBOTFLOW_RECEIVER_BIND": f"127.0.0.1:{port}",
-           "VBOTFLOW_RECEIVER_WORKERS": str(workers), "VBOTFLOW_RECEIVER_THREADS": str(threads),
            "PYTHONPATH": str(BENCH)}
+    for name in ("VBOTFLOW_RECEIVER_WORKERS", "VBOTFLOW_RECEIVER_THREADS"):
+        env.pop(name, None)
+    if workers is not None:
+        env["VBOTFLOW_RECEIVER_WORKERS"] = str(workers)
+    if threads is not None:
+        env["VBOTFLOW_RECEIVER_THREADS"] = str(threads)
     process = subprocess.Popen([str(VENV_BIN / "gunicorn"), "-c", "python:vbotflow.receiver.gunicorn_conf", app],
                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
@@ -119,12 +140,33 @@ class CpuMeter:
         return sum(after[pid] - before.get(pid, 0.0) for pid in after)
 
 
-def count_events(db_url: str) -> int:
+def count_rows(db_url: str, label: str) -> int | None:
+    """Rows in the table ``label`` lands in (None for the bare handler, which lands nothing)."""
+    if label not in TABLES:
+        return None
     engine = sa.create_engine(db_url)
     with engine.connect() as conn:
-        count = conn.execute(sa.text("SELECT count(*) FROM webhook_event")).scalar_one()
+        count = conn.execute(sa.text(f"SELECT count(*) FROM {TABLES[label]}")).scalar_one()
     engine.dispose()
     return count
+
+
+def default_config() -> tuple[int, int]:
+    """gunicorn_conf's workers and threads when no ``VBOTFLOW_RECEIVER_*`` variable overrides them."""
+    saved = {name: os.environ.pop(name, None) for name in ("VBOTFLOW_RECEIVER_WORKERS", "VBOTFLOW_RECEIVER_THREADS")}
+    try:
+        import importlib
+
+        from vbotflow.receiver import gunicorn_conf
+
+        conf = importlib.reload(gunicorn_conf)
+        return conf.workers, conf.threads
+    finally:
+        os.environ.update({name: value for name, value in saved.items() if value is not None})
+
+
+def verdict(met: bool) -> str:
+    return "met" if met else "not met"
 
 
 def machine() -> dict:
@@ -169,11 +211,13 @@ def main() -> int:
     parser.add_argument("--pg-url", default=os.environ.get("VBOTFLOW_BENCH_PG_URL",
                                                            "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"))
     parser.add_argument("--seconds", type=int, default=10, help="length of each measured wrk run")
-    parser.add_argument("--rounds", type=int, default=3, help="saturation runs per app, alternating bare/receiver")
+    parser.add_argument("--rounds", type=int, default=3, help="saturation runs per app, the apps alternating")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--wrk-threads", type=int, default=2)
-    parser.add_argument("--workers", type=int, default=3, help="gunicorn workers (both apps)")
-    parser.add_argument("--threads", type=int, default=8, help="gunicorn threads per worker (both apps)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="gunicorn workers (every app; default: gunicorn_conf's default)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="gunicorn threads per worker (every app; default: gunicorn_conf's default)")
     parser.add_argument("--paced-rate", type=int, default=1000, help="target requests/s of the paced phase")
     parser.add_argument("--paced-connections", type=int, default=40)
     args = parser.parse_args()
@@ -183,21 +227,31 @@ def main() -> int:
 
     from vbotflow.store import db
 
-    name = f"vbotflow_bench_{uuid.uuid4().hex[:8]}"
+    name = f"{os.environ.get('VBOTFLOW_BENCH_DB_PREFIX', 'vbotflow_bench')}_{uuid.uuid4().hex[:8]}"
     admin = sa.create_engine(args.pg_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
         pg_version = conn.execute(sa.text("SHOW server_version")).scalar_one()
         sync_commit = conn.execute(sa.text("SHOW synchronous_commit")).scalar_one()
     db_url = sa.engine.make_url(args.pg_url).set(database=name).render_as_string(hide_password=False)
-    apps = {"bare Flask handler": "bare_app:app", "receiver": "vbotflow.receiver.wsgi:app"}
+    apps = APPS
+    default_workers, default_threads = default_config()
+    workers = args.workers if args.workers is not None else default_workers
+    threads = args.threads if args.threads is not None else default_threads
+    is_default = (workers, threads) == (default_workers, default_threads)
     results: dict = {"machine": machine(), "postgresql": pg_version, "synchronous_commit": sync_commit,
-                     "gunicorn": {"workers": args.workers, "threads": args.threads, "worker_class": "gthread"},
+                     "loadavg_before": Path("/proc/loadavg").read_text().strip(),
+                     "gunicorn": {"workers": workers, "threads": threads, "worker_class": "gthread",
+                                  "default_config": is_default},
                      "wrk": {"threads": args.wrk_threads, "connections": args.connections, "seconds": args.seconds},
                      "saturation": {label: [] for label in apps}, "paced": {}}
     servers: dict[str, tuple[subprocess.Popen, str]] = {}
     try:
         db.upgrade(db_url)
+        landing = sa.create_engine(db_url)
+        with landing.begin() as conn:
+            conn.execute(sa.text("CREATE TABLE landing (body jsonb NOT NULL)"))
+        landing.dispose()
         with tempfile.TemporaryDirectory() as spool:
             for label, app in apps.items():
                 servers[label] = start_gunicorn(app, db_url, Path(spool), args.workers, args.threads)
@@ -205,12 +259,12 @@ def main() -> int:
             for _, url in servers.values():  # warm up: imports, pools, prepared statements
                 run_id += 1
                 wrk(url, run_id=run_id, seconds=3, connections=args.connections, threads=args.wrk_threads)
-            # Alternate the two apps, so a noisy neighbour on the machine weighs on both alike.
+            # Alternate the apps, so a noisy neighbour on the machine weighs on both alike.
             meters = {label: CpuMeter(process, name, admin) for label, (process, _) in servers.items()}
             for _ in range(args.rounds):
                 for label, (_, url) in servers.items():
                     run_id += 1
-                    before = count_events(db_url)
+                    before = count_rows(db_url, label)
                     cpu_before, db_before = meters[label].snapshot(), meters[label].snapshot(db_only=True)
                     run = wrk(url, run_id=run_id, seconds=args.seconds, connections=args.connections,
                               threads=args.wrk_threads)
@@ -218,11 +272,15 @@ def main() -> int:
                     db_cpu = CpuMeter.spent(db_before, meters[label].snapshot(db_only=True))
                     run["cpu_ms_per_request"] = cpu * 1000 / max(1, run["requests"])
                     run["db_cpu_ms_per_request"] = db_cpu * 1000 / max(1, run["requests"])
-                    run["rows_stored"] = count_events(db_url) - before
+                    after = count_rows(db_url, label)
+                    run["rows_stored"] = None if after is None else after - before
                     results["saturation"][label].append(run)
             for label, (_, url) in servers.items():
                 run_id += 2
+                before = count_rows(db_url, label)
                 results["paced"][label] = paced(url, run_id, args)
+                after = count_rows(db_url, label)
+                results["paced"][label]["rows_stored_incl_probes"] = None if after is None else after - before
             results["spool_left"] = len(list(Path(spool).glob("*.json")))
     finally:
         for process, _ in servers.values():
@@ -232,17 +290,37 @@ def main() -> int:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
 
-    pairs = list(zip(results["saturation"]["bare Flask handler"], results["saturation"]["receiver"], strict=True))
-    shares = [receiver["rate"] / bare["rate"] for bare, receiver in pairs]
-    cpu_shares = [bare["cpu_ms_per_request"] / receiver["cpu_ms_per_request"] for bare, receiver in pairs]
-    results["receiver_share_of_bare"] = {"per_round": shares, "median": median(shares),
-                                         "by_cpu_per_request": cpu_shares, "by_cpu_median": median(cpu_shares)}
+    results["loadavg_after"] = Path("/proc/loadavg").read_text().strip()
+    receiver_runs = results["saturation"][RECEIVER]
+    for baseline in (LANDING, BARE):
+        pairs = list(zip(results["saturation"][baseline], receiver_runs, strict=True))
+        shares = [receiver["rate"] / base["rate"] for base, receiver in pairs]
+        cpu_shares = [base["cpu_ms_per_request"] / receiver["cpu_ms_per_request"] for base, receiver in pairs]
+        results[f"receiver_share_of_{TABLES.get(baseline, 'bare')}"] = {
+            "per_round": shares, "median": median(shares), "by_cpu_per_request": cpu_shares,
+            "by_cpu_median": median(cpu_shares)}
+    share = results["receiver_share_of_landing"]["median"]
+    paced_receiver = results["paced"][RECEIVER]
+    paced_reached = paced_receiver["rate"] >= PACED_RATE_TOLERANCE * args.paced_rate
+    acknowledged = [r["requests"] - r["non_2xx"] for r in receiver_runs]
+    # Requests still in flight when wrk stops are stored but not counted: rows may exceed answers, never fall short.
+    lost = sum(max(0, a - r["rows_stored"]) for a, r in zip(acknowledged, receiver_runs, strict=True))
+    results["targets"] = {
+        "share_of_landing": {"target": TARGET_SHARE_OF_LANDING, "median": share,
+                             "met": share >= TARGET_SHARE_OF_LANDING and is_default},
+        "paced_p99_ms": {"target": TARGET_P99_MS, "p99_ms": paced_receiver["p99_us"] / 1000,
+                         "rate": paced_receiver["rate"], "rate_reached": paced_reached,
+                         "met": paced_receiver["p99_us"] / 1000 < TARGET_P99_MS and paced_reached and is_default},
+        "acknowledged_not_stored": lost,
+    }
     out = ROOT / "var" / "bench"
     out.mkdir(parents=True, exist_ok=True)
     (out / "receiver.json").write_text(json.dumps(results, indent=2))
 
     print(f"machine: {results['machine']}; PostgreSQL {pg_version} (synchronous_commit={sync_commit})")
-    print(f"gunicorn gthread {args.workers} workers x {args.threads} threads (same config for both apps); "
+    print(f"load average before: {results['loadavg_before']}; after: {results['loadavg_after']}")
+    print(f"gunicorn gthread {workers} workers x {threads} threads "
+          f"({'the default configuration' if is_default else 'NOT the default configuration'}; same for every app); "
           f"wrk {args.wrk_threads} threads, {args.seconds} s per run\n")
     print("| app | phase | connections | requests/s | p50 ms | p90 ms | p99 ms | errors | rows stored "
           "| CPU ms/request (of which PostgreSQL) |")
@@ -251,17 +329,27 @@ def main() -> int:
         rows = [(f"saturation, round {n + 1}", args.connections, r) for n, r in enumerate(results["saturation"][label])]
         rows.append((f"paced to ~{args.paced_rate}/s", args.paced_connections, results["paced"][label]))
         for phase, connections, r in rows:
-            stored = r.get("rows_stored", "") if label == "receiver" else "n/a"
+            stored = r.get("rows_stored")
             cpu = (f"{r['cpu_ms_per_request']:.2f} ({r['db_cpu_ms_per_request']:.2f})"
                    if "cpu_ms_per_request" in r else "")
             print(f"| {label} | {phase} | {connections} | {r['rate']:.0f} | {r['p50_us'] / 1000:.1f} | "
                   f"{r['p90_us'] / 1000:.1f} | {r['p99_us'] / 1000:.1f} | {r['non_2xx'] + r['socket_errors']} | "
-                  f"{stored} | {cpu} |")
-    print(f"\nreceiver / bare handler at saturation, per round: {', '.join(f'{s:.0%}' for s in shares)}; "
-          f"median {median(shares):.0%}")
-    print(f"bare / receiver CPU per request (gunicorn + its PostgreSQL backends), per round: "
-          f"{', '.join(f'{s:.0%}' for s in cpu_shares)}; median {median(cpu_shares):.0%}")
-    print(f"spool files left: {results['spool_left']}")
+                  f"{'' if stored is None else stored} | {cpu} |")
+    print()
+    for baseline, key in ((LANDING, "receiver_share_of_landing"), (BARE, "receiver_share_of_bare")):
+        found = results[key]
+        print(f"receiver / {baseline} at saturation, per round: {', '.join(f'{s:.0%}' for s in found['per_round'])}; "
+              f"median {found['median']:.0%}; by CPU per request (gunicorn + its PostgreSQL backends): "
+              f"median {found['by_cpu_median']:.0%}")
+    print(f"receiver: acknowledged but not stored: {lost}; spool files left: {results['spool_left']}")
+    targets = results["targets"]
+    note = "" if is_default else " (not the default configuration: a target counts only with it)"
+    print(f"\ntarget: receiver >= {TARGET_SHARE_OF_LANDING:.0%} of the hand-written landing's rate: "
+          f"median {share:.0%} -> {verdict(targets['share_of_landing']['met'])}{note}")
+    print(f"target: receiver p99 < {TARGET_P99_MS:g} ms at ~{args.paced_rate}/s: p99 "
+          f"{paced_receiver['p99_us'] / 1000:.1f} ms at {paced_receiver['rate']:.0f}/s"
+          f"{'' if paced_reached else ' (the paced rate was not reached)'} -> "
+          f"{verdict(targets['paced_p99_ms']['met'])}{note}")
     return 0
 
 

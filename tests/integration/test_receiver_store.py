@@ -173,3 +173,28 @@ def test_a_delivery_that_fails_on_its_own_is_retried_on_schedule_not_on_every_wa
         runtime.engine.dispose()
     assert attempts() == 1
     assert runtime.spool.depth() == 1  # kept for a person, not lost
+
+
+@pytest.mark.postgres
+def test_the_hot_path_keeps_its_connections_in_autocommit_and_dispose_closes_them(pg_migrated_url: str) -> None:
+    marker = f"hot-{uuid.uuid4().hex[:8]}"  # names this engine's sessions in pg_stat_activity
+    engine = receiver_engine(sa.engine.make_url(pg_migrated_url).update_query_dict({"application_name": marker})
+                             .render_as_string(hide_password=False), timeout_seconds=5)
+    watcher = db.make_engine(pg_migrated_url)
+
+    def sessions() -> list[str]:
+        with watcher.connect() as conn:
+            return list(conn.execute(sa.text("SELECT state FROM pg_stat_activity WHERE application_name = :m"),
+                                     {"m": marker}).scalars())
+
+    try:
+        results = [store.land(engine, *_item(f"09{uuid.uuid4().int % 10**8:08d}")) for _ in range(5)]
+        kept = sessions()  # one at a time: one connection, kept, with no transaction left open
+        engine.dispose()
+        after_dispose = sessions()
+    finally:
+        engine.dispose()
+        watcher.dispose()
+    assert [r.duplicate for r in results] == [False] * 5
+    assert kept == ["idle"]
+    assert after_dispose == []

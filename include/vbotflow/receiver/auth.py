@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hmac
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 
 TOKEN_HEADER = "X-Webhook-Token"  # noqa: S105 - a header name, not a secret
 TOKEN_QUERY_PARAM = "token"  # noqa: S105 - a parameter name, not a secret
@@ -37,6 +37,16 @@ def token_matches(presented: str | None, tokens: Iterable[str]) -> bool:
         # No early exit: the time taken must not reveal which token (or how much of it) matched.
         matched |= hmac.compare_digest(candidate, token.encode())
     return matched
+
+
+def environ_headers(environ: Mapping[str, object]) -> Iterator[tuple[str, str]]:
+    """The request headers of a WSGI environ, as Werkzeug's ``EnvironHeaders`` gives them, names lower-cased."""
+    for key, value in environ.items():
+        if key.startswith("HTTP_"):
+            if key not in ("HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH"):
+                yield key[5:].replace("_", "-").lower(), value  # type: ignore[misc]
+        elif key in ("CONTENT_TYPE", "CONTENT_LENGTH") and value:
+            yield key.replace("_", "-").lower(), value  # type: ignore[misc]
 
 
 def safe_headers(headers: Iterable[tuple[str, str]]) -> dict[str, str]:

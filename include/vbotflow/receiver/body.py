@@ -76,7 +76,10 @@ class ReadDeadlines:
         with self._cond:
             self._start_if_needed()
             heapq.heappush(self._heap, (time.monotonic() + seconds, next(self._order), watch))
-            self._cond.notify()
+            if self._heap[0][2] is watch:
+                # Only a new earliest deadline needs the watchdog now: it already waits for the earliest
+                # one, and waking it on every request costs a thread switch per delivery.
+                self._cond.notify()
         try:
             yield watch
         finally:

@@ -40,6 +40,21 @@ class _SpoolDepth:
                                   "Deliveries waiting in the spool directory (shared by workers).", value=self.depth)]
 
 
+class _ByLabel:
+    """A labelled counter's children, kept: ``labels()`` costs a lock and a tuple build per call."""
+
+    def __init__(self, counter: Counter) -> None:
+        self._counter = counter
+        self._children: dict[str, Counter] = {}
+
+    def inc(self, label: str) -> None:
+        child = self._children.get(label)
+        if child is None:
+            # Made on first use, as before: a label never seen writes no series.
+            child = self._children[label] = self._counter.labels(label)
+        child.inc()
+
+
 class ReceiverMetrics:
     """Every number the receiver exposes at ``/metrics``."""
 
@@ -67,6 +82,9 @@ class ReceiverMetrics:
         self.latency = Histogram("vbotflow_webhook_request_seconds",
                                  "Time to authenticate, read, parse and land (or spool) one delivery.",
                                  buckets=LATENCY_BUCKETS, registry=registry)
+        self.received_by = _ByLabel(self.received)
+        self.stored_by = _ByLabel(self.stored)
+        self.duplicates_by = _ByLabel(self.duplicates)
 
     def render(self, spool_depth: int) -> bytes:
         """The Prometheus text of the whole receiver (every worker, in multiprocess mode)."""

@@ -138,7 +138,8 @@ def parse_autocall(obj: dict[str, Any]) -> Parsed:
         # A JSON number would have lost the leading 0 of a domestic number.
         raise MalformedDelivery(f"phone must be a string (got {_json_type(phone_value)})")
     try:
-        phone = dial_digits(phone_value)  # the digits (+ kept when it starts them), read as the list reads them
+        # Plain ASCII digits (what VBot sends) are their own dial_digits: no separators, notes or notations.
+        phone = phone_value if phone_value.isascii() and phone_value.isdigit() else dial_digits(phone_value)
     except UnreadablePhone as err:
         raise MalformedDelivery(f"phone cannot be read: {err}") from err
     if not phone.lstrip("+"):

@@ -24,6 +24,8 @@ from vbotflow.receiver.spool import DrainResult, Spool
 from vbotflow.store.db import make_engine
 
 log = logging.getLogger(__name__)
+# How often a process looks for spooled deliveries after one landed (the replay thread looks anyway).
+SPOOL_LOOK_SECONDS = 1.0
 
 
 def receiver_engine(url: str, timeout_seconds: float) -> Engine:
@@ -75,6 +77,7 @@ class ReceiverRuntime:
         self._wake = threading.Event()
         self._drainer: threading.Thread | None = None
         self._drainer_pid: int | None = None
+        self._next_spool_look = 0.0
 
     @property
     def engine(self) -> Engine:
@@ -107,6 +110,22 @@ class ReceiverRuntime:
 
     def wake_drainer(self) -> None:
         self._wake.set()
+
+    def wake_drainer_if_spooled(self) -> None:
+        """After a delivery landed: replay the spool now if it holds anything.
+
+        Looked at once a second at most (a directory listing per delivery was a measurable cost), and
+        at once after this process spooled; the replay thread also looks on its own schedule.
+        """
+        now = time.monotonic()
+        if now < self._next_spool_look:
+            return
+        self._next_spool_look = now + SPOOL_LOOK_SECONDS
+        if self.spool.has_files():
+            self.wake_drainer()
+
+    def spooled_here(self) -> None:
+        self._next_spool_look = 0.0  # the first delivery that lands again wakes the replay
 
     def _drain_loop(self) -> None:
         stuck = False

@@ -16,6 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from vbotflow.receiver.delivery import Delivery
+from vbotflow.receiver.hotconn import hot_connections
 from vbotflow.receiver.parse import Parsed, parse_delivery
 from vbotflow.store.tables import webhook_call_record, webhook_event
 
@@ -91,43 +92,35 @@ def _pg_insert_sql() -> str:
                                                                               column_keys=list(_EVENT_COLUMNS)))
 
 
-def _insert_event_psycopg(engine: Engine, row: dict[str, object]) -> int | None:
-    """The hot path on PostgreSQL: one server-side prepared INSERT in autocommit, straight through psycopg.
+_EARLIER_EVENT_SQL = "SELECT event_id FROM webhook_event WHERE dedupe_key = %s"
 
-    SQLAlchemy's execution layer cost twice the CPU of the statement itself; the pooled connection
-    (and its lifecycle) is still SQLAlchemy's. Errors come back as SQLAlchemy errors, like the rest.
+
+def _insert_event_psycopg(engine: Engine, row: dict[str, object]) -> tuple[int, bool]:
+    """The hot path on PostgreSQL: ``(event_id, duplicate)`` from one server-side prepared INSERT on an
+    autocommit connection, straight through psycopg (``hotconn``); a repeat looks up the earlier row
+    on the same connection.
+
+    SQLAlchemy's execution layer cost twice the CPU of the statement itself, its pool checkout and
+    return as much again. Errors come back as SQLAlchemy errors, like the rest.
     """
-    try:
-        pooled = engine.raw_connection()
-    except psycopg.Error as err:  # raw_connection does not wrap a failed connect: an outage all the same
-        raise sa.exc.DBAPIError.instance(None, None, err, psycopg.Error) from err
-    conn = pooled.driver_connection
-    try:
-        conn.autocommit = True
+    with hot_connections(engine).connection() as conn:
+        statement = _pg_insert_sql()
         try:
-            found = conn.execute(_pg_insert_sql(), row, prepare=True).fetchone()
-        finally:
-            if not conn.broken and not conn.closed:
-                conn.autocommit = False  # the pool hands connections to SQLAlchemy in transactional mode
-    except psycopg.Error as err:
-        invalidated = bool(conn.broken or conn.closed)
-        if invalidated:
-            pooled.invalidate(err)
-        raise sa.exc.DBAPIError.instance(_pg_insert_sql(), None, err, psycopg.Error,
-                                         connection_invalidated=invalidated) from err
-    finally:
-        pooled.close()
-    return found[0] if found else None
+            found = conn.execute(statement, row, prepare=True).fetchone()
+            if found is not None:
+                return found[0], False
+            statement = _EARLIER_EVENT_SQL
+            return conn.execute(statement, (row["dedupe_key"],)).fetchone()[0], True
+        except psycopg.Error as err:
+            raise sa.exc.DBAPIError.instance(statement, None, err, psycopg.Error,
+                                             connection_invalidated=bool(conn.broken or conn.closed)) from err
 
 
 def _land_once(engine: Engine, delivery: Delivery, parsed: Parsed, via: str) -> LandResult:
     row = _event_row(delivery, parsed, via)
     if not parsed.records and engine.dialect.driver == "psycopg":
-        inserted = _insert_event_psycopg(engine, row)
-        if inserted is not None:
-            return LandResult(event_id=inserted, duplicate=False)
-        with engine.connect() as conn:
-            return LandResult(event_id=_earlier_event(conn, parsed.dedupe_key), duplicate=True)
+        event_id, duplicate = _insert_event_psycopg(engine, row)
+        return LandResult(event_id=event_id, duplicate=duplicate)
     if not parsed.records:
         # One statement, committed by itself (autocommit): one round trip instead of BEGIN, INSERT, COMMIT.
         with engine.connect() as conn:

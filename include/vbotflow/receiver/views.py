@@ -35,6 +35,11 @@ def runtime() -> ReceiverRuntime:
     return current_app.extensions["vbotflow_receiver"]
 
 
+def _json(answer: dict[str, Any]) -> Response:
+    """``jsonify``'s exact bytes (sorted keys, compact, a newline) without its provider's layers."""
+    return Response(json.dumps(answer, sort_keys=True, separators=(",", ":")) + "\n", mimetype="application/json")
+
+
 def _error(status: int, detail: str) -> tuple[Response, int]:
     return jsonify(error=_ERROR_NAMES.get(status, "error"), detail=detail), status
 
@@ -54,7 +59,7 @@ def _receive(endpoint: str) -> tuple[Response, int]:
     started = time.perf_counter()
     rt = runtime()
     rt.ensure_drainer()
-    rt.metrics.received.labels(endpoint).inc()
+    rt.metrics.received_by.inc(endpoint)
     try:
         return _handle(rt, endpoint)
     finally:
@@ -84,7 +89,8 @@ def _handle(rt: ReceiverRuntime, endpoint: str) -> tuple[Response, int]:
 
     # Everything about the delivery is captured before parsing; the parse result cannot stop it being kept.
     delivery = Delivery(received_at=received_at, endpoint=endpoint, body=body,
-                        headers=auth.safe_headers(request.headers.items()), remote_addr=request.remote_addr)
+                        headers=auth.safe_headers(auth.environ_headers(request.environ)),
+                        remote_addr=request.remote_addr)
     parsed = parse_delivery(body, endpoint)
     try:
         landed = store.land(rt.engine, delivery, parsed)
@@ -95,10 +101,9 @@ def _handle(rt: ReceiverRuntime, endpoint: str) -> tuple[Response, int]:
         log_failure(log, "landing failed unexpectedly; spooling the delivery")
         return _spool(rt, delivery, parsed.kind, parsed.parse_error)
 
-    if rt.spool.has_files():
-        rt.wake_drainer()  # the database answers again: replay what waited
-    counter = rt.metrics.duplicates if landed.duplicate else rt.metrics.stored
-    counter.labels("invalid" if landed.dead_letter else parsed.kind).inc()
+    rt.wake_drainer_if_spooled()  # the database answers again: replay what waited
+    counter = rt.metrics.duplicates_by if landed.duplicate else rt.metrics.stored_by
+    counter.inc("invalid" if landed.dead_letter else parsed.kind)
     if landed.dead_letter:
         # The fault is ours (the parser let through what the database refuses): the sender did its part.
         log.warning("the database refused the parsed %s columns of event %s: kept as a dead letter",
@@ -116,7 +121,7 @@ def _handle(rt: ReceiverRuntime, endpoint: str) -> tuple[Response, int]:
                               "event_id": landed.event_id}
     if parsed.kind == "call_history":
         answer.update(records=len(parsed.records), records_new=landed.records_new)
-    return jsonify(answer), 200
+    return _json(answer), 200
 
 
 def _spool(rt: ReceiverRuntime, delivery: Delivery, kind: str, parse_error: str | None) -> tuple[Response, int]:
@@ -127,6 +132,7 @@ def _spool(rt: ReceiverRuntime, delivery: Delivery, kind: str, parse_error: str 
         log_failure(log, "could not spool a delivery either; answering 503")
         return _error(503, "storage unavailable; please retry")
     rt.metrics.spooled.inc()
+    rt.spooled_here()
     if kind == "invalid":
         rt.metrics.rejected.labels("invalid_body").inc()
         return jsonify(error="invalid_body", detail=parse_error, stored=True, spooled=True), 400

@@ -3,17 +3,30 @@ given), and the Vietnam calendar days that campaign runs are dated by."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, time, timedelta, timezone
 
 # Vietnam has had no daylight saving time since 1975: a fixed offset is exact for VBot's era and
 # needs no tz database on the receiver's host.
 VIETNAM = timezone(timedelta(hours=7), "Asia/Ho_Chi_Minh")
 _VBOT_FORMATS = ("%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M")
+# MM/dd/yyyy HH:mm:ss with every field at full width, ASCII digits only.
+_VBOT_USUAL = re.compile(r"[0-9]{2}/[0-9]{2}/[0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2}")
 
 
 def parse_vbot_time(text: str) -> datetime:
     """An aware UTC datetime from VBot's text; raise ``ValueError`` when it is neither format."""
     value = text.strip()
+    if _VBOT_USUAL.fullmatch(value):
+        # VBot's usual spelling read by slicing (the receiver's hot path; strptime costs ten times as
+        # much); an impossible date falls through to strptime and its error.
+        try:
+            local = datetime(int(value[6:10]), int(value[0:2]), int(value[3:5]), int(value[11:13]),
+                             int(value[14:16]), int(value[17:19]), tzinfo=VIETNAM)
+        except ValueError:
+            pass
+        else:
+            return local.astimezone(UTC)
     parsed: datetime | None = None
     for fmt in _VBOT_FORMATS:
         try:
