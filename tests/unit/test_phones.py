@@ -14,7 +14,8 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from vbotflow.campaigns.phones import normalise_phone_slow, normalise_phones
-from vbotflow.phone.kinds import MOBILE, kind_of, national_kind
+from vbotflow.phone import kind_runs
+from vbotflow.phone.kinds import MOBILE, derive_runs, kind_of, national_kind
 from vbotflow.phone.reference import decide_phone, numbers_in_cell
 from vbotflow.phone.rules import (
     FOREIGN_NUMBER,
@@ -436,3 +437,8 @@ def test_the_kind_words_come_from_phonenumbers() -> None:
     assert national_kind("2838", 10) == "landline"
     assert national_kind("1900", 8) == "premium-rate"
     assert national_kind("0912", 9) is None
+
+
+def test_the_stored_kinds_are_the_pinned_phonenumbers_answers() -> None:
+    assert kind_runs.PHONENUMBERS_VERSION == phonenumbers.__version__, "run: python -m vbotflow.phone.kinds"
+    assert kind_runs.RUNS == derive_runs()

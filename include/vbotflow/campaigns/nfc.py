@@ -1,0 +1,114 @@
+"""NFC for a column of text, computed only for the values that can change under it.
+
+Normalising every value is the slow part, and almost no CRM text changes: a value changes only if
+it holds a character that is not NFC on its own (NFC_Quick_Check=No), a non-starter (it may be
+reordered), or one that composes with the character before it (the second half of a canonical
+pair, Hangul vowels and trailing consonants). Those values are found from the UTF-8 bytes with
+numpy: only the characters at or above the first such code point (U+0300) are decoded, and looked
+up in a table of the code points. Beyond U+2FFFF nothing decomposes or combines.
+
+The table is derived from Python's Unicode database; the derivation (a loop over 200,000 code
+points, ~70 ms) runs once, when this module is regenerated (``python -m vbotflow.campaigns.nfc``
+writes ``nfc_points.py``); a Python with another Unicode version derives it when first needed.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+LIMIT = 0x30000  # nothing beyond U+2FFFF decomposes or combines
+_BLOCK = 1 << 16  # values read per step: the temporaries stay small and in cache
+
+
+def derive_ranges() -> tuple[tuple[int, int], ...]:
+    """The code points that can make a text change under NFC, as (first, last) ranges, from Python's tables."""
+    points: set[int] = set(range(0x1161, 0x1176)) | set(range(0x11A8, 0x11C3))
+    for code in range(0x80, LIMIT):
+        if 0xD800 <= code <= 0xDFFF:
+            continue
+        char = chr(code)
+        if unicodedata.combining(char) or not unicodedata.is_normalized("NFC", char):
+            points.add(code)
+        decomposition = unicodedata.decomposition(char)
+        if decomposition and not decomposition.startswith("<") and len(parts := decomposition.split()) == 2:
+            points.add(int(parts[1], 16))
+    ranges, ordered = [], sorted(points)
+    start = previous = ordered[0]
+    for code in [*ordered[1:], None]:
+        if code is not None and code == previous + 1:
+            previous = code
+            continue
+        ranges.append((start, previous))
+        if code is not None:
+            start = previous = code
+    return tuple(ranges)
+
+
+@lru_cache(maxsize=1)
+def changeable_table() -> np.ndarray:
+    """A bool per code point 0..LIMIT (LIMIT itself: every code point beyond): can it change a text under NFC?"""
+    from vbotflow.campaigns import nfc_points
+
+    ranges = nfc_points.RANGES if nfc_points.UNIDATA_VERSION == unicodedata.unidata_version else derive_ranges()
+    table = np.zeros(LIMIT + 1, dtype=bool)
+    for first, last in ranges:
+        table[first:last + 1] = True
+    return table
+
+
+def _changeable(array: pa.Array) -> np.ndarray:
+    """Per value of a large_string array: does it hold a character that can change under NFC?"""
+    table = changeable_table()
+    lowest = chr(int(np.flatnonzero(table)[0])).encode()[0]  # UTF-8 keeps code point order: a lead byte bound
+    offsets = np.frombuffer(array.buffers()[1], dtype=np.int64)[array.offset:array.offset + len(array) + 1]
+    buffer = array.buffers()[2]
+    data = np.frombuffer(buffer, dtype=np.uint8) if buffer is not None else np.zeros(0, np.uint8)
+    found = np.zeros(len(array), dtype=bool)
+    for first in range(0, len(array), _BLOCK):
+        bounds = offsets[first:first + _BLOCK + 1]
+        block = data[bounds[0]:bounds[-1]]
+        lead = np.flatnonzero(block >= lowest)
+        if not len(lead):
+            continue
+        end = len(block) - 1  # valid UTF-8 has every continuation byte; the bound only keeps reads inside
+        b0 = block[lead].astype(np.int32)
+        b1, b2, b3 = ((block[np.minimum(lead + k, end)] & 0x3F).astype(np.int32) for k in (1, 2, 3))
+        code = np.where(b0 < 0xE0, ((b0 & 0x1F) << 6) | b1,
+                        np.where(b0 < 0xF0, ((b0 & 0x0F) << 12) | (b1 << 6) | b2,
+                                 ((b0 & 0x07) << 18) | (b1 << 12) | (b2 << 6) | b3))
+        hits = lead[table[np.minimum(code, LIMIT)]]
+        if len(hits):
+            found[first + np.searchsorted(bounds[1:] - bounds[0], hits, side="right")] = True
+    return found
+
+
+def nfc(array: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
+    """``array`` (large strings) in NFC, normalising only the values that can change."""
+    if pc.all(pc.string_is_ascii(array)).as_py() is not False:  # ASCII is always NFC
+        return array
+    chunks = array.chunks if isinstance(array, pa.ChunkedArray) else [array]
+    candidates = np.concatenate([_changeable(chunk) for chunk in chunks]) if chunks else np.zeros(0, bool)
+    if not candidates.any():
+        return array
+    return pc.if_else(pa.array(candidates), pc.utf8_normalize(array, form="NFC"), array)
+
+
+def _write_points() -> None:
+    """Regenerate ``nfc_points.py`` from this Python's Unicode database."""
+    lines = [f'"""Generated by ``python -m vbotflow.campaigns.nfc`` from Unicode {unicodedata.unidata_version}:',
+             'the code points that can make a text change under NFC (see ``nfc``)."""', "",
+             f'UNIDATA_VERSION = "{unicodedata.unidata_version}"', "RANGES = ("]
+    ranges = [f"({first:#x}, {last:#x})," for first, last in derive_ranges()]
+    lines += ["    " + " ".join(ranges[i:i + 5]) for i in range(0, len(ranges), 5)]
+    lines.append(")")
+    (Path(__file__).parent / "nfc_points.py").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    _write_points()
