@@ -35,6 +35,31 @@ SENT = datetime(2026, 11, 26, 1, 0, tzinfo=UTC)
 STATUSES = [200] * 35 + [2] * 35 + [3] * 15 + [4] * 8 + [101] * 3 + [106, 102, 104, 999]
 
 
+EVENT_COLUMNS = ("received_at, stored_at, landed_via, endpoint, kind, dedupe_key, body, body_sha256, headers_json, "
+                 "vbot_campaign_id, phone, called_at, status_code, hotline, duration_seconds, postage, "
+                 "service_charge, action_log")
+
+
+def _event_row(rng: random.Random, now: datetime, campaign: int, phone: str, at: datetime) -> str:
+    """One auto-call delivery as a line of COPY's text format (written by hand: ten times faster to load)."""
+    status = rng.choice(STATUSES)
+    seconds = rng.randrange(5, 120) if status == 200 else 0
+    postage = Decimal(110 * -(-seconds // 6)) if status == 200 else Decimal(0)
+    service = Decimal(300 * -(-seconds // 60)) if status == 200 else Decimal(0)
+    body = json.dumps({"campaign_id": campaign, "phone": phone, "status": status}).encode()
+    stamp = now.isoformat()
+    return "\t".join((stamp, stamp, "http", "autocall", "autocall", "autocall:" + uuid.uuid4().hex,
+                      "\\\\x" + body.hex(), hashlib.sha256(body).hexdigest(), "{}", str(campaign), phone,
+                      at.isoformat(), str(status), "02473001234", str(seconds), str(postage), str(service), "")) + "\n"
+
+
+def _another_key(line: str) -> str:
+    """The same delivery under another dedupe key (VBot sending one result twice)."""
+    fields = line.split("\t")
+    fields[5] = "autocall:" + uuid.uuid4().hex
+    return "\t".join(fields)
+
+
 def load(url: str, events: int, per_campaign: int, seed: int) -> None:
     """Campaign runs, contacts and ``events`` auto-call events (about 3 attempts per contact, 2 % duplicates)."""
     rng = random.Random(seed)
@@ -55,32 +80,27 @@ def load(url: str, events: int, per_campaign: int, seed: int) -> None:
         for i in range(contacts):
             c = i % campaigns
             copy.write_row((f"bench/{DAY}/{c:05d}", "bench", DAY, c, str(i), f"09{i:08d}", "{}", SENT))
-    with cur.copy("COPY webhook_event (received_at, stored_at, landed_via, endpoint, kind, dedupe_key, body, "
-                  "body_sha256, headers_json, vbot_campaign_id, phone, called_at, status_code, hotline, "
-                  "duration_seconds, postage, service_charge, action_log) FROM STDIN") as copy:
+    with cur.copy(f"COPY webhook_event ({EVENT_COLUMNS}) FROM STDIN") as copy:
         written = 0
         i = 0
+        lines: list[str] = []
         while written < events:
             c = i % campaigns
             phone = f"09{i:08d}" if rng.random() > 0.01 else f"849{i:08d}"[:11]  # a few in 84… form
             for attempt in range(3):
                 if written >= events:
                     break
-                status = rng.choice(STATUSES)
-                at = SENT + timedelta(minutes=30 * attempt + rng.random())
-                seconds = rng.randrange(5, 120) if status == 200 else 0
-                postage = Decimal(110 * -(-seconds // 6)) if status == 200 else Decimal(0)
-                service = Decimal(300 * -(-seconds // 60)) if status == 200 else Decimal(0)
-                body = json.dumps({"campaign_id": 10_000 + c, "phone": phone, "status": status}).encode()
-                key = "autocall:" + uuid.uuid4().hex
-                row = (now, now, "http", "autocall", "autocall", key, body, hashlib.sha256(body).hexdigest(), "{}",
-                       10_000 + c, phone, at, status, "02473001234", seconds, postage, service, "")
-                copy.write_row(row)
+                row = _event_row(rng, now, 10_000 + c, phone, SENT + timedelta(minutes=30 * attempt + rng.random()))
+                lines.append(row)
                 written += 1
                 if rng.random() < 0.02 and written < events:  # the same attempt delivered twice (another key)
-                    copy.write_row((*row[:5], "autocall:" + uuid.uuid4().hex, *row[6:]))
+                    lines.append(_another_key(row))
                     written += 1
             i += 1
+            if len(lines) >= 50_000:
+                copy.write("".join(lines))
+                lines = []
+        copy.write("".join(lines))
     raw.commit()
     raw.close()
     engine.dispose()
