@@ -48,15 +48,29 @@ OUTCOME_COLUMNS = [
 
 @dataclass(frozen=True)
 class _Scope:
-    """Which contacts an outcome SELECT covers, and which attempts it reads for them."""
+    """Which contacts an outcome SELECT covers, and which attempts it reads for them.
+
+    With ``keys`` (a table of campaign/phone keys), both are read through it: a join that starts at
+    the few keys, so the indexes lead from them to their contacts and attempts.
+    """
 
     contacts: ColumnElement  # over campaign_contact and campaign_run
     attempts: ColumnElement  # over call_attempt
+    keys: sa.Table | None = None
+    # PostgreSQL: each contact's attempts summed and ranked in a LATERAL subquery, one probe of the
+    # identity index per key; a plain join would read every attempt of the table once the keys
+    # are a few thousand, the plan the planner prefers and a cost that grows with the history.
+    lateral: bool = False
 
 
 def _outcome_select(scope: _Scope, now: datetime, missing_after_hours: float) -> sa.Select:
     """The outcome rows of the contacts in ``scope``: one INSERT … SELECT's worth."""
-    cc, run, a = campaign_contact, campaign_run, call_attempt
+    cc, run, a, k = campaign_contact, campaign_run, call_attempt, scope.keys
+    attempts_from = a if k is None else k.join(a, sa.and_(a.c.vbot_campaign_id == k.c.vbot_campaign_id,
+                                                          a.c.phone == k.c.phone))
+    contacts_from = cc.join(run, run.c.run_key == cc.c.run_key) if k is None else (
+        k.join(run, run.c.vbot_campaign_id == k.c.vbot_campaign_id)
+        .join(cc, sa.and_(cc.c.run_key == run.c.run_key, cc.c.phone == k.c.phone)))
     answered = sa.case((a.c.status_code == ANSWERED, 1), else_=0)
     totals = (
         sa.select(
@@ -69,6 +83,7 @@ def _outcome_select(scope: _Scope, now: datetime, missing_after_hours: float) ->
             sa.func.sum(hundredths(a.c.service_charge)).label("service_h"),
             sa.func.max(answered).label("answered"),
         )
+        .select_from(attempts_from)
         .where(scope.attempts)
         .group_by(a.c.vbot_campaign_id, a.c.phone)
         .subquery("totals")
@@ -79,9 +94,12 @@ def _outcome_select(scope: _Scope, now: datetime, missing_after_hours: float) ->
             sa.func.row_number().over(partition_by=(a.c.vbot_campaign_id, a.c.phone),
                                       order_by=(a.c.called_at.desc(), a.c.call_attempt_id.desc())).label("rn"),
         )
+        .select_from(attempts_from)
         .where(scope.attempts)
         .subquery("ranked")
     )
+    if scope.lateral and k is not None:
+        totals, ranked = _lateral_totals_and_last(k)
     is_answered = sa.func.coalesce(totals.c.answered, 0) == 1
     missing_since = now - timedelta(hours=missing_after_hours)
     outcome = sa.case(
@@ -101,14 +119,31 @@ def _outcome_select(scope: _Scope, now: datetime, missing_after_hours: float) ->
             sa.func.coalesce(totals.c.talk, 0), postage_h / 100.0, service_h / 100.0, (postage_h + service_h) / 100.0,
             is_answered, sa.literal(now, sa.DateTime(timezone=True)),
         )
-        .select_from(cc)
-        .join(run, run.c.run_key == cc.c.run_key)
-        .outerjoin(totals, sa.and_(totals.c.vbot_campaign_id == run.c.vbot_campaign_id,
-                                   totals.c.phone == cc.c.phone))
-        .outerjoin(ranked, sa.and_(ranked.c.vbot_campaign_id == run.c.vbot_campaign_id,
-                                   ranked.c.phone == cc.c.phone, ranked.c.rn == 1))
+        .select_from(contacts_from)
+        .outerjoin(totals, sa.true() if scope.lateral else sa.and_(
+            totals.c.vbot_campaign_id == run.c.vbot_campaign_id, totals.c.phone == cc.c.phone))
+        .outerjoin(ranked, sa.true() if scope.lateral else sa.and_(
+            ranked.c.vbot_campaign_id == run.c.vbot_campaign_id, ranked.c.phone == cc.c.phone, ranked.c.rn == 1))
         .where(scope.contacts)
     )
+
+
+def _lateral_totals_and_last(keys: sa.Table) -> tuple[sa.Lateral, sa.Lateral]:
+    """Per key: its attempts summed, and its latest attempt (the same rules as the joins above)."""
+    a = call_attempt
+    of_key = sa.and_(a.c.vbot_campaign_id == keys.c.vbot_campaign_id, a.c.phone == keys.c.phone)
+    totals = sa.select(
+        sa.func.count().label("attempts"),
+        sa.func.min(a.c.called_at).label("first_called_at"),
+        sa.func.max(a.c.called_at).label("last_called_at"),
+        sa.func.sum(sa.case((a.c.status_code == ANSWERED, a.c.duration_seconds), else_=0)).label("talk"),
+        sa.func.sum(hundredths(a.c.postage)).label("postage_h"),
+        sa.func.sum(hundredths(a.c.service_charge)).label("service_h"),
+        sa.func.max(sa.case((a.c.status_code == ANSWERED, 1), else_=0)).label("answered"),
+    ).where(of_key).lateral("totals")
+    last = (sa.select(a.c.status_code, a.c.status_class).where(of_key)
+            .order_by(a.c.called_at.desc(), a.c.call_attempt_id.desc()).limit(1).lateral("ranked"))
+    return totals, last
 
 
 def _insert_outcomes(conn: sa.Connection, scope: _Scope, now: datetime, missing_after_hours: float) -> int:
@@ -235,15 +270,17 @@ def _recompute_touched(conn: sa.Connection, date_from: date, date_to: date, newe
             .where(a.c.call_attempt_id > since, a.c.call_attempt_id <= newest,
                    a.c.call_attempt_id > mark.c.through_attempt_id, built)))
         if conn.dialect.name == "postgresql":
-            conn.execute(sa.text("ANALYZE touched_contact_key"))  # a few rows: nested loops, not a scan
-        key_of_run_contact = sa.tuple_(campaign_run.c.vbot_campaign_id, campaign_contact.c.phone)
-        keys = sa.select(touched.c.vbot_campaign_id, touched.c.phone)
-        conn.execute(co.delete().where(
-            sa.and_(co.c.run_date >= date_from, co.c.run_date <= date_to),
-            sa.tuple_(co.c.vbot_campaign_id, co.c.phone).in_(keys)))
-        return _insert_outcomes(conn, _Scope(contacts=sa.and_(built, key_of_run_contact.in_(keys)),
-                                             attempts=sa.tuple_(a.c.vbot_campaign_id, a.c.phone).in_(keys)),
-                                now, missing_after_hours)
+            conn.execute(sa.text("ANALYZE touched_contact_key"))
+        cc, k = campaign_contact, touched
+        contacts = (sa.select(cc.c.campaign_contact_id)
+                    .select_from(k.join(run, run.c.vbot_campaign_id == k.c.vbot_campaign_id)
+                                 .join(cc, sa.and_(cc.c.run_key == run.c.run_key, cc.c.phone == k.c.phone)))
+                    .where(built))
+        conn.execute(co.delete().where(co.c.campaign_contact_id.in_(contacts)))
+        written = _insert_outcomes(conn, _Scope(contacts=built, attempts=sa.true(), keys=touched,
+                                                lateral=conn.dialect.name == "postgresql"),
+                                   now, missing_after_hours)
+        return written
     finally:
         touched.drop(conn)
 
