@@ -28,8 +28,10 @@ DOC = """
    → `call_attempt`, one INSERT … SELECT, duplicates ignored;
 2. **build\\_outcomes** — `contact_outcome`, one row per contact per campaign: any ANSWER wins,
    otherwise the latest attempt; no result `missing_after_hours` after the create → `missing`;
+   incremental (only the contacts with new attempts, new runs, and what the clock changes), exactly
+   what a rebuild gives;
 3. **backfill\\_missing** — missing results asked from VBot's history API (connection extra
-   `history_backfill: true`), then outcomes rebuilt;
+   `history_backfill: true`), then outcomes refreshed;
 4. **write\\_back** — outcomes upserted into the CRM table (`crm_db`, `VBOTFLOW_WRITEBACK_TABLE`,
    default `vbot_call_outcome`) by contact, day and campaign;
 5. **feed\\_suppression** — 101/106 and DONTCALL numbers into `suppression`;

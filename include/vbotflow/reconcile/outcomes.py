@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -69,8 +70,7 @@ def _outcome_select(scope: _Scope, now: datetime, missing_after_hours: float) ->
     attempts_from = a if k is None else k.join(a, sa.and_(a.c.vbot_campaign_id == k.c.vbot_campaign_id,
                                                           a.c.phone == k.c.phone))
     contacts_from = cc.join(run, run.c.run_key == cc.c.run_key) if k is None else (
-        k.join(run, run.c.vbot_campaign_id == k.c.vbot_campaign_id)
-        .join(cc, sa.and_(cc.c.run_key == run.c.run_key, cc.c.phone == k.c.phone)))
+        k.join(cc, cc.c.campaign_contact_id == k.c.campaign_contact_id).join(run, run.c.run_key == cc.c.run_key))
     answered = sa.case((a.c.status_code == ANSWERED, 1), else_=0)
     totals = (
         sa.select(
@@ -99,7 +99,7 @@ def _outcome_select(scope: _Scope, now: datetime, missing_after_hours: float) ->
         .subquery("ranked")
     )
     if scope.lateral and k is not None:
-        totals, ranked = _lateral_totals_and_last(k)
+        totals = ranked = _lateral_totals_and_last(k)
     is_answered = sa.func.coalesce(totals.c.answered, 0) == 1
     missing_since = now - timedelta(hours=missing_after_hours)
     outcome = sa.case(
@@ -110,7 +110,7 @@ def _outcome_select(scope: _Scope, now: datetime, missing_after_hours: float) ->
     )
     postage_h = sa.func.coalesce(totals.c.postage_h, 0)
     service_h = sa.func.coalesce(totals.c.service_h, 0)
-    return (
+    select = (
         sa.select(
             cc.c.campaign_contact_id, cc.c.run_key, cc.c.config_name, cc.c.run_date, cc.c.crm_contact_id,
             cc.c.phone, run.c.vbot_campaign_id, outcome,
@@ -120,19 +120,24 @@ def _outcome_select(scope: _Scope, now: datetime, missing_after_hours: float) ->
             is_answered, sa.literal(now, sa.DateTime(timezone=True)),
         )
         .select_from(contacts_from)
-        .outerjoin(totals, sa.true() if scope.lateral else sa.and_(
-            totals.c.vbot_campaign_id == run.c.vbot_campaign_id, totals.c.phone == cc.c.phone))
-        .outerjoin(ranked, sa.true() if scope.lateral else sa.and_(
-            ranked.c.vbot_campaign_id == run.c.vbot_campaign_id, ranked.c.phone == cc.c.phone, ranked.c.rn == 1))
         .where(scope.contacts)
     )
+    if scope.lateral:
+        return select.outerjoin(totals, sa.true())
+    return (select
+            .outerjoin(totals, sa.and_(totals.c.vbot_campaign_id == run.c.vbot_campaign_id,
+                                       totals.c.phone == cc.c.phone))
+            .outerjoin(ranked, sa.and_(ranked.c.vbot_campaign_id == run.c.vbot_campaign_id,
+                                       ranked.c.phone == cc.c.phone, ranked.c.rn == 1)))
 
 
-def _lateral_totals_and_last(keys: sa.Table) -> tuple[sa.Lateral, sa.Lateral]:
-    """Per key: its attempts summed, and its latest attempt (the same rules as the joins above)."""
+def _lateral_totals_and_last(keys: sa.Table) -> sa.Lateral:
+    """Per key, in one probe: its attempts summed, and its latest attempt's status (the same rules as
+    the joins above: the latest call, ties to the attempt parsed last)."""
     a = call_attempt
     of_key = sa.and_(a.c.vbot_campaign_id == keys.c.vbot_campaign_id, a.c.phone == keys.c.phone)
-    totals = sa.select(
+    latest_first = (a.c.called_at.desc(), a.c.call_attempt_id.desc())
+    return sa.select(
         sa.func.count().label("attempts"),
         sa.func.min(a.c.called_at).label("first_called_at"),
         sa.func.max(a.c.called_at).label("last_called_at"),
@@ -140,10 +145,9 @@ def _lateral_totals_and_last(keys: sa.Table) -> tuple[sa.Lateral, sa.Lateral]:
         sa.func.sum(hundredths(a.c.postage)).label("postage_h"),
         sa.func.sum(hundredths(a.c.service_charge)).label("service_h"),
         sa.func.max(sa.case((a.c.status_code == ANSWERED, 1), else_=0)).label("answered"),
+        sa.func.array_agg(aggregate_order_by(a.c.status_code, *latest_first))[1].label("status_code"),
+        sa.func.array_agg(aggregate_order_by(a.c.status_class, *latest_first))[1].label("status_class"),
     ).where(of_key).lateral("totals")
-    last = (sa.select(a.c.status_code, a.c.status_class).where(of_key)
-            .order_by(a.c.called_at.desc(), a.c.call_attempt_id.desc()).limit(1).lateral("ranked"))
-    return totals, last
 
 
 def _insert_outcomes(conn: sa.Connection, scope: _Scope, now: datetime, missing_after_hours: float) -> int:
@@ -255,31 +259,38 @@ def _recompute_touched(conn: sa.Connection, date_from: date, date_to: date, newe
                          .select_from(run.join(mark, mark.c.run_key == run.c.run_key)).where(built)).scalar()
     if since is None or since >= newest:
         return 0
-    # The keys (campaign, phone) of attempts past their run's mark, in a temporary table: the
-    # recompute below then reads the attempts of these keys only, through the identity index.
-    touched = sa.Table("touched_contact_key", sa.MetaData(), sa.Column("vbot_campaign_id", sa.BigInteger),
-                       sa.Column("phone", sa.String(32)), prefixes=["TEMPORARY"])
+    # The contacts (and their keys: campaign, phone) with attempts past their run's mark, found once
+    # and kept in a temporary table: the recompute below reads the attempts of these keys only,
+    # through the identity index.
+    cc = campaign_contact
+    touched = sa.Table("touched_contact", sa.MetaData(), sa.Column("campaign_contact_id", sa.BigInteger),
+                       sa.Column("vbot_campaign_id", sa.BigInteger), sa.Column("phone", sa.String(32)),
+                       prefixes=["TEMPORARY"])
     touched.drop(conn, checkfirst=True)
     touched.create(conn)
     try:
         conn.execute(touched.insert().from_select(
-            ["vbot_campaign_id", "phone"],
-            sa.select(a.c.vbot_campaign_id, a.c.phone).distinct()
+            ["campaign_contact_id", "vbot_campaign_id", "phone"],
+            sa.select(cc.c.campaign_contact_id, a.c.vbot_campaign_id, a.c.phone).distinct()
             .select_from(a.join(run, run.c.vbot_campaign_id == a.c.vbot_campaign_id)
-                         .join(mark, mark.c.run_key == run.c.run_key))
+                         .join(mark, mark.c.run_key == run.c.run_key)
+                         .join(cc, sa.and_(cc.c.run_key == run.c.run_key, cc.c.phone == a.c.phone)))
             .where(a.c.call_attempt_id > since, a.c.call_attempt_id <= newest,
                    a.c.call_attempt_id > mark.c.through_attempt_id, built)))
-        if conn.dialect.name == "postgresql":
-            conn.execute(sa.text("ANALYZE touched_contact_key"))
-        cc, k = campaign_contact, touched
-        contacts = (sa.select(cc.c.campaign_contact_id)
-                    .select_from(k.join(run, run.c.vbot_campaign_id == k.c.vbot_campaign_id)
-                                 .join(cc, sa.and_(cc.c.run_key == run.c.run_key, cc.c.phone == k.c.phone)))
-                    .where(built))
-        conn.execute(co.delete().where(co.c.campaign_contact_id.in_(contacts)))
-        written = _insert_outcomes(conn, _Scope(contacts=built, attempts=sa.true(), keys=touched,
-                                                lateral=conn.dialect.name == "postgresql"),
+        postgresql = conn.dialect.name == "postgresql"
+        if postgresql:
+            conn.execute(sa.text("ANALYZE touched_contact"))
+            # From the touched contacts, by primary key, to their outcomes, contacts and runs: the
+            # planner would rather hash all of the range's outcomes and contacts once the touched
+            # are a few thousand, a cost that grows with the day instead of with the new attempts.
+            conn.execute(sa.text("SET LOCAL enable_hashjoin = off"))
+            conn.execute(sa.text("SET LOCAL enable_mergejoin = off"))
+        conn.execute(co.delete().where(co.c.campaign_contact_id.in_(sa.select(touched.c.campaign_contact_id))))
+        written = _insert_outcomes(conn, _Scope(contacts=built, attempts=sa.true(), keys=touched, lateral=postgresql),
                                    now, missing_after_hours)
+        if postgresql:
+            conn.execute(sa.text("SET LOCAL enable_hashjoin = on"))
+            conn.execute(sa.text("SET LOCAL enable_mergejoin = on"))
         return written
     finally:
         touched.drop(conn)
