@@ -28,8 +28,10 @@ DOC = """
    → `call_attempt`, one INSERT … SELECT, duplicates ignored;
 2. **build\\_outcomes** — `contact_outcome`, one row per contact per campaign: any ANSWER wins,
    otherwise the latest attempt; no result `missing_after_hours` after the create → `missing`;
+   incremental (only the contacts with new attempts, new runs, and what the clock changes), exactly
+   what a rebuild gives;
 3. **backfill\\_missing** — missing results asked from VBot's history API (connection extra
-   `history_backfill: true`), then outcomes rebuilt;
+   `history_backfill: true`), then outcomes refreshed;
 4. **write\\_back** — outcomes upserted into the CRM table (`crm_db`, `VBOTFLOW_WRITEBACK_TABLE`,
    default `vbot_call_outcome`) by contact, day and campaign;
 5. **feed\\_suppression** — 101/106 and DONTCALL numbers into `suppression`;
@@ -40,8 +42,8 @@ DOC = """
 
 **Trigger form**: `date_from`, `date_to` (campaign run dates; default: from the run, see
 **date\\_range**), `dry_run` (compute outcomes and the report; no CRM write-back, no suppression),
-`full_reparse` (re-read every event), the settle time, and the thresholds of **check\\_rates**:
-`max_reject_rate` and `max_missing_rate` (shares from 0 to 1).
+`full_reparse` (re-read every event and rebuild the range's outcomes whole), the settle time, and
+the thresholds of **check\\_rates**: `max_reject_rate` and `max_missing_rate` (shares from 0 to 1).
 """
 
 
@@ -74,7 +76,8 @@ def _range(span: dict[str, str]) -> tuple[date, date]:
                                      "changes. (Nothing here ever calls anyone.)"),
         "full_reparse": Param(False, type="boolean", title="Re-read every event",
                               description="Re-read every webhook event, not only those past the watermark "
-                                          "(safe: attempts are stored once)."),
+                                          "(safe: attempts are stored once), and rebuild the outcomes of the "
+                                          "range whole instead of refreshing what changed."),
         "settle_seconds": Param(30, type="integer", minimum=0, title="Settle time (seconds)",
                                 description="Leave events younger than this for the next run. Default 30."),
         "missing_after_hours": Param(24, type="number", minimum=0, title="Missing after (hours)",
@@ -116,7 +119,8 @@ def vbot_reconcile() -> None:
         from vbotflow.reconcile.outcomes import refresh_outcomes
 
         with integration_engine() as db:
-            return refresh_outcomes(db, *_range(span), missing_after_hours=params["missing_after_hours"])
+            return refresh_outcomes(db, *_range(span), missing_after_hours=params["missing_after_hours"],
+                                    full=params["full_reparse"])
 
     @task
     def backfill_missing(span: dict[str, str], params: dict[str, Any]) -> int:

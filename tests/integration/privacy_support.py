@@ -239,7 +239,7 @@ def kpi_snapshot(url: str, date_from: date, date_to: date, *, rebuild: bool = Fa
     engine = make_engine(url)
     if rebuild:
         refresh_outcomes(engine, date_from, date_to, missing_after_hours=0,
-                         now=datetime.now(UTC) + timedelta(days=1))
+                         now=datetime.now(UTC) + timedelta(days=1), full=True)
         refresh_kpis(engine, date_from, date_to)
     co, a = contact_outcome, call_attempt
     with engine.connect() as conn:

@@ -239,6 +239,19 @@ contact_outcome = sa.Table(
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     sa.Index("ix_contact_outcome_date_config", "run_date", "config_name"),
     sa.Index("ix_contact_outcome_campaign_phone", "vbot_campaign_id", "phone"),
+    # The rows only the clock can change (pending → missing): a small index for the hourly refresh.
+    sa.Index("ix_contact_outcome_unattempted", "run_key", postgresql_where=sa.text("attempts = 0"),
+             sqlite_where=sa.text("attempts = 0")),
+)
+
+# One row per campaign run whose outcomes are built (migration 0008): they count every call attempt
+# up to ``through_attempt_id``, so an incremental refresh recomputes only the contacts of later ones.
+contact_outcome_run = sa.Table(
+    "contact_outcome_run",
+    metadata,
+    sa.Column("run_key", sa.String(200), primary_key=True),
+    sa.Column("through_attempt_id", sa.BigInteger, nullable=False),
+    sa.Column("refreshed_at", sa.DateTime(timezone=True), nullable=False),
 )
 
 # One row per day (of the campaign runs) and campaign config: the KPIs of the outcome report.

@@ -39,7 +39,10 @@ def insert_ignoring_duplicates(conn: Connection, table: sa.Table, rows: list[dic
 
 def insert_from_select_ignoring_duplicates(conn: Connection, table: sa.Table, columns: list[str],
                                            select: sa.Select) -> int:
-    """INSERT … SELECT … ON CONFLICT DO NOTHING; returns the rows inserted."""
-    before = _count(conn, table)
-    conn.execute(dialect_insert(conn, table).from_select(columns, select).on_conflict_do_nothing())
-    return _count(conn, table) - before
+    """INSERT … SELECT … ON CONFLICT DO NOTHING; returns the rows inserted.
+
+    One statement, so the driver's row count is the database's own (``INSERT 0 n`` on PostgreSQL,
+    ``changes()`` on SQLite): counting the table before and after would read all of it twice.
+    """
+    statement = dialect_insert(conn, table).from_select(columns, select).on_conflict_do_nothing()
+    return conn.execute(statement.execution_options(preserve_rowcount=True)).rowcount
