@@ -24,21 +24,21 @@ reuses a seeded one. Databases are created with the prefix ``perf_day_`` and dro
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import platform
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from statistics import mean, median
 from typing import Any
+
+from vbotflow_dev.local_run import free_port, quiet, wait_for
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -56,44 +56,6 @@ ORDER BY c.customer_id, i.due_date
 
 def loadavg() -> str:
     return Path("/proc/loadavg").read_text().strip()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for(url: str, seconds: float = 30) -> None:
-    import requests
-
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        with contextlib.suppress(requests.RequestException):
-            if requests.get(url, timeout=2).status_code < 500:
-                return
-        time.sleep(0.2)
-    raise RuntimeError(f"{url} did not answer within {seconds:.0f} s")
-
-
-@contextlib.contextmanager
-def quiet(log_path: Path) -> Iterator[None]:
-    """What Airflow prints while the DAG runs goes to a file; the terminal keeps the figures."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = os.dup(1), os.dup(2)
-    with log_path.open("a") as log:
-        os.dup2(log.fileno(), 1)
-        os.dup2(log.fileno(), 2)
-        try:
-            yield
-        finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os.dup2(saved[0], 1)
-            os.dup2(saved[1], 2)
-            os.close(saved[0])
-            os.close(saved[1])
 
 
 def write_config(directory: Path, sql_path: Path, chunk: int | None = None) -> Path:

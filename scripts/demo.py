@@ -9,18 +9,16 @@ Everything it starts is stopped at the end.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+
+from vbotflow_dev.local_run import free_port, quiet, wait_for
 
 REPO = Path(__file__).resolve().parents[1]
 VAR = Path(os.environ.get("VBOTFLOW_VAR_DIR") or REPO / "var" / "demo").resolve()
@@ -39,44 +37,6 @@ os.environ.update({
 
 def step(message: str) -> None:
     print(f"[{datetime.now():%H:%M:%S}] {message}", flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for(url: str, seconds: float = 30) -> None:
-    import requests
-
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        with contextlib.suppress(requests.RequestException):
-            if requests.get(url, timeout=2).status_code < 500:
-                return
-        time.sleep(0.2)
-    raise RuntimeError(f"{url} did not answer within {seconds:.0f} s")
-
-
-@contextlib.contextmanager
-def quiet(log_path: Path) -> Iterator[None]:
-    """Send what Airflow prints while running DAGs to a log file; the terminal keeps the progress."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = os.dup(1), os.dup(2)
-    with log_path.open("a") as log:
-        os.dup2(log.fileno(), 1)
-        os.dup2(log.fileno(), 2)
-        try:
-            yield
-        finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os.dup2(saved[0], 1)
-            os.dup2(saved[1], 2)
-            os.close(saved[0])
-            os.close(saved[1])
 
 
 def demo_configs() -> list[str]:
