@@ -64,6 +64,21 @@ class _Scope:
     lateral: bool = False
 
 
+def _attempt_totals() -> list[ColumnElement]:
+    """A contact's attempts summed (aggregates over ``call_attempt``): the one definition the full
+    rebuild and the incremental refresh both use."""
+    a = call_attempt
+    answered = sa.case((a.c.status_code == ANSWERED, 1), else_=0)
+    return [
+        sa.func.count().label("attempts"),
+        sa.func.min(a.c.called_at).label("first_called_at"),
+        sa.func.max(a.c.called_at).label("last_called_at"),
+        sa.func.sum(sa.case((a.c.status_code == ANSWERED, a.c.duration_seconds), else_=0)).label("talk"),
+        sa.func.sum(hundredths(a.c.postage)).label("postage_h"),
+        sa.func.sum(hundredths(a.c.service_charge)).label("service_h"),
+        sa.func.max(answered).label("answered"),
+    ]
+
 def _outcome_select(scope: _Scope, now: datetime, missing_after_hours: float) -> sa.Select:
     """The outcome rows of the contacts in ``scope``: one INSERT … SELECT's worth."""
     cc, run, a, k = campaign_contact, campaign_run, call_attempt, scope.keys
@@ -71,18 +86,8 @@ def _outcome_select(scope: _Scope, now: datetime, missing_after_hours: float) ->
                                                           a.c.phone == k.c.phone))
     contacts_from = cc.join(run, run.c.run_key == cc.c.run_key) if k is None else (
         k.join(cc, cc.c.campaign_contact_id == k.c.campaign_contact_id).join(run, run.c.run_key == cc.c.run_key))
-    answered = sa.case((a.c.status_code == ANSWERED, 1), else_=0)
     totals = (
-        sa.select(
-            a.c.vbot_campaign_id, a.c.phone,
-            sa.func.count().label("attempts"),
-            sa.func.min(a.c.called_at).label("first_called_at"),
-            sa.func.max(a.c.called_at).label("last_called_at"),
-            sa.func.sum(sa.case((a.c.status_code == ANSWERED, a.c.duration_seconds), else_=0)).label("talk"),
-            sa.func.sum(hundredths(a.c.postage)).label("postage_h"),
-            sa.func.sum(hundredths(a.c.service_charge)).label("service_h"),
-            sa.func.max(answered).label("answered"),
-        )
+        sa.select(a.c.vbot_campaign_id, a.c.phone, *_attempt_totals())
         .select_from(attempts_from)
         .where(scope.attempts)
         .group_by(a.c.vbot_campaign_id, a.c.phone)
@@ -138,13 +143,7 @@ def _lateral_totals_and_last(keys: sa.Table) -> sa.Lateral:
     of_key = sa.and_(a.c.vbot_campaign_id == keys.c.vbot_campaign_id, a.c.phone == keys.c.phone)
     latest_first = (a.c.called_at.desc(), a.c.call_attempt_id.desc())
     return sa.select(
-        sa.func.count().label("attempts"),
-        sa.func.min(a.c.called_at).label("first_called_at"),
-        sa.func.max(a.c.called_at).label("last_called_at"),
-        sa.func.sum(sa.case((a.c.status_code == ANSWERED, a.c.duration_seconds), else_=0)).label("talk"),
-        sa.func.sum(hundredths(a.c.postage)).label("postage_h"),
-        sa.func.sum(hundredths(a.c.service_charge)).label("service_h"),
-        sa.func.max(sa.case((a.c.status_code == ANSWERED, 1), else_=0)).label("answered"),
+        *_attempt_totals(),
         sa.func.array_agg(aggregate_order_by(a.c.status_code, *latest_first))[1].label("status_code"),
         sa.func.array_agg(aggregate_order_by(a.c.status_class, *latest_first))[1].label("status_class"),
     ).where(of_key).lateral("totals")
