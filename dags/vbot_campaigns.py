@@ -32,8 +32,9 @@ Every day at `{schedule}` (Asia/Ho\\_Chi\\_Minh time) this DAG
    `rejected_contact` with its reason;
 2. **calling\\_window** — waits (deferred, no worker slot) for {start}–{end} Vietnam time; fails if the
    day's window has passed;
-3. **create\\_campaign** — one mapped task per chunk: VBot template {template}, exactly once through the
-   `campaign_run` outbox (a rerun sends nothing new);
+3. **create\\_campaign** — one mapped task per chunk (per group of consecutive chunks on a day of more
+   than {max_tasks}): VBot template {template}, each chunk exactly once through its own `campaign_run`
+   outbox row (a rerun sends nothing new);
 4. **summary** — counts, and an update of the `vbotflow_campaigns_created` asset for `vbot_reconcile`.
 
 **Trigger form**: `limit` (at most N CRM rows, a whole number from 1; empty: all), `run_date` (the
@@ -81,21 +82,22 @@ def build_dag(config: CampaignConfig) -> Any:
                           sql=config.sql_file.name, crm=config.crm_conn_id,
                           required=", ".join(f"`{f}`" for f in config.required_fields) or "(none)",
                           cap=config.frequency_cap_hours,
-                          chunk=config.max_phones_per_campaign, start=f"{config.window_start:%H:%M}",
-                          end=f"{config.window_end:%H:%M}", template=config.template_id),
+                          chunk=config.max_phones_per_campaign, max_tasks=config.max_create_tasks,
+                          start=f"{config.window_start:%H:%M}", end=f"{config.window_end:%H:%M}",
+                          template=config.template_id),
         params=campaign_params(),
         render_template_as_native_obj=False,
     )
     def campaign() -> None:
         @task
-        def build_list(**context: Any) -> list[dict[str, Any]]:
-            """Returns the planned chunks (mapped over by create_campaign); counts go to XCom 'outcome'."""
+        def build_list(**context: Any) -> list[list[dict[str, Any]]]:
+            """Returns the planned chunks in groups, one per create_campaign task; counts go to XCom 'outcome'."""
             from airflow.sdk.exceptions import AirflowFailException
 
             from vbot_provider.connections import connection_engine, integration_engine
             from vbot_provider.hooks.vbot import VBotHook
             from vbot_provider.run_conf import PREVIEW_HINT, refuse_unknown_conf
-            from vbotflow.campaigns.build import build_daily_list
+            from vbotflow.campaigns.build import build_daily_list, group_chunks
             from vbotflow.campaigns.outbox import PayloadChangedError
             from vbotflow.campaigns.window import future_run_date_problem
             from vbotflow.vbot.timestamps import today_in_vietnam
@@ -119,26 +121,28 @@ def build_dag(config: CampaignConfig) -> Any:
                     raise AirflowFailException(str(err)) from err  # a retry would find the same data
             context["ti"].xcom_push(key="outcome", value=outcome.as_dict())
             context["ti"].xcom_push(key="run_date", value=outcome.run_date)
-            return outcome.chunks
+            return group_chunks(outcome.chunks, config.max_create_tasks)
 
-        @task(map_index_template="{{ campaign_name }}")
-        def create_campaign(chunk: dict[str, Any], **context: Any) -> int:
+        @task(map_index_template="{{ campaigns }}")
+        def create_campaign(chunks: list[dict[str, Any]], **context: Any) -> list[int]:
             from vbot_provider.connections import integration_engine
             from vbot_provider.hooks.vbot import VBotHook
-            from vbot_provider.operators.vbot import create_campaign_once
+            from vbot_provider.operators.vbot import ChunkToCreate, create_campaigns_once
             from vbot_provider.operators.window import fail_unless_window_open
-            from vbotflow.campaigns.list_store import chunk_contacts
+            from vbotflow.campaigns.build import group_label
+            from vbotflow.campaigns.list_store import chunks_contacts
 
-            get_current_context()["campaign_name"] = chunk["campaign_name"]  # type: ignore[typeddict-unknown-key]
+            get_current_context()["campaigns"] = group_label(chunks)  # type: ignore[typeddict-unknown-key]
             run_date = _run_date(context["params"], context)
             with integration_engine() as db:
+                contacts = chunks_contacts(db, [c["run_key"] for c in chunks])
                 # The window is asked only for a chunk that would really be sent: a rerun of a created
                 # day returns its campaign ids at any hour.
-                return create_campaign_once(
+                return create_campaigns_once(
                     hook=VBotHook(), engine=db, config_name=config.name, run_date=run_date,
-                    chunk_number=chunk["chunk_number"], template_id=config.template_id,
-                    campaign_name=chunk["campaign_name"], contacts=chunk_contacts(db, chunk["run_key"]),
-                    group_code=config.group_code,
+                    template_id=config.template_id, group_code=config.group_code,
+                    chunks=[ChunkToCreate(c["chunk_number"], c["campaign_name"], contacts[c["run_key"]])
+                            for c in chunks],
                     before_send=lambda: fail_unless_window_open(run_date, config.window_start, config.window_end),
                 )
 
@@ -163,7 +167,7 @@ def build_dag(config: CampaignConfig) -> Any:
                 "config": config.name, "run_date": result["run_date"], "campaigns": result["vbot_campaign_ids"]}
             return result
 
-        chunks = build_list()
+        groups = build_list()
         window = CallingWindowSensor(
             task_id="calling_window",
             run_date="{{ ti.xcom_pull(task_ids='build_list', key='run_date') }}",
@@ -171,8 +175,8 @@ def build_dag(config: CampaignConfig) -> Any:
             window_end=config.window_end,
             config_name=config.name,
         )
-        created = create_campaign.expand(chunk=chunks)
-        chunks >> window >> created >> summary()
+        created = create_campaign.expand(chunks=groups)
+        groups >> window >> created >> summary()
 
     return campaign()
 

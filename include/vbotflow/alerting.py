@@ -48,7 +48,8 @@ def scrub_error(text: str) -> str:
     text = re.sub(r"\(Background on this error at: [^)]*\)", "", text)
     for pattern, replacement in _CREDENTIALS:
         text = pattern.sub(replacement, text)
-    text = " ".join(mask_phones_keeping_dates(text).split())
+    # Spaces collapse within a line; the lines stay (a create task's group lists a chunk per line).
+    text = "\n".join(" ".join(line.split()) for line in mask_phones_keeping_dates(text).splitlines() if line.strip())
     return text if len(text) <= MAX_ERROR_CHARS else text[:MAX_ERROR_CHARS - 1] + "…"
 
 
@@ -114,14 +115,29 @@ class Alert:
         return asdict(self)
 
 
+def _may_exist(text: str) -> bool:
+    lowered = text.lower()
+    return "ambiguous" in lowered or "outcome is unknown" in lowered or "interrupted" in lowered
+
+
+def _unsure_run_keys(facts: FailureFacts, error: str) -> list[str]:
+    """Run keys whose campaign may exist at VBot: a person must look before anything is sent."""
+    if facts.run_keys:
+        return list(facts.run_keys) if _may_exist(error) else []
+    # A group's error has a line per chunk not created: only the lines that say so count.
+    return list(dict.fromkeys(key for line in error.splitlines() if _may_exist(line) for key in RUN_KEY.findall(line)))
+
+
 def _actions(facts: FailureFacts, error: str) -> list[str]:
     lowered = error.lower()
-    keys = list(facts.run_keys) or RUN_KEY.findall(error)
-    if keys and ("ambiguous" in lowered or "outcome is unknown" in lowered or "interrupted" in lowered):
+    if keys := _unsure_run_keys(facts, error):
         named = f" named {facts.campaign_name!r}" if facts.campaign_name else ""
+        others = len(set(RUN_KEY.findall(error)) - set(keys))
         return [f"Look in VBot's portal for the campaign{named} of run {', '.join(keys)}: it may exist. "
                 "Nothing will be sent again until a person decides.",
                 *(f"Then run: {RESOLVE_COMMAND.format(run_key=key)}" for key in keys),
+                *([f"The {others} other campaign(s) the error names were not created: fix what their lines say."]
+                  if others else []),
                 "Clear the failed task afterwards: a run resolved as created returns its id, "
                 "one resolved as not created is sent."]
     if "data changed" in lowered:
@@ -154,17 +170,19 @@ def compose_alert(facts: FailureFacts) -> Alert:
     error = scrub_error(facts.error) or "(no error message)"
     if facts.error_type:
         error = f"{facts.error_type}: {error}"
+    # Run keys and actions come from the whole message: the one shown may be cut short.
+    whole = f"{facts.error_type}: {facts.error}" if facts.error_type else facts.error or ""
     task = facts.task_id if facts.map_index < 0 else f"{facts.task_id}[{facts.map_index}]"
     subject_bits = [bit for bit in (facts.config, facts.day) if bit]
     subject = f"vbotflow alert: {facts.dag_id}.{task} failed"
     if subject_bits:
         subject += f" ({', '.join(subject_bits)})"
     tries = f" on try {facts.try_number}" if facts.try_number else ""
-    run_keys = list(dict.fromkeys([*facts.run_keys, *RUN_KEY.findall(error)]))
+    run_keys = list(dict.fromkeys([*facts.run_keys, *RUN_KEY.findall(whole)]))
     return Alert(
         subject=subject,
         what_failed=f"Task {task} of DAG {facts.dag_id} failed{tries}.",
         error=error, dag_id=facts.dag_id, task_id=facts.task_id, run_id=facts.run_id, config=facts.config,
-        day=facts.day, run_keys=run_keys, actions=_actions(facts, error), report=facts.report,
+        day=facts.day, run_keys=run_keys, actions=_actions(facts, whole), report=facts.report,
         log_url=facts.log_url,
     )

@@ -55,10 +55,11 @@ def _campaign_facts(context: Mapping[str, Any], ti: Any) -> dict[str, Any]:
                                                  or (context.get("params") or {}).get("run_date"))))
     facts: dict[str, Any] = {"config": config, "day": str(day) if day else None}
     if ti.task_id == "create_campaign" and ti.map_index >= 0:
-        chunks = _quietly(lambda: ti.xcom_pull(task_ids="build_list")) or []
-        if isinstance(chunks, list) and ti.map_index < len(chunks):
-            facts["run_keys"] = (chunks[ti.map_index]["run_key"],)
-            facts["campaign_name"] = chunks[ti.map_index].get("campaign_name")
+        groups = _quietly(lambda: ti.xcom_pull(task_ids="build_list")) or []
+        # A task of one chunk: its run key. Of a group: the error names each chunk not created.
+        if isinstance(groups, list) and ti.map_index < len(groups) and len(groups[ti.map_index]) == 1:
+            facts["run_keys"] = (groups[ti.map_index][0]["run_key"],)
+            facts["campaign_name"] = groups[ti.map_index][0].get("campaign_name")
     elif config and day and isinstance(getattr(task, "chunk_number", None), int):
         key = _quietly(lambda: make_run_key(config, _as_date(day), task.chunk_number))
         facts["run_keys"] = (key,) if key else ()

@@ -240,8 +240,8 @@ def test_a_rerun_after_the_window_closed_of_a_created_day_succeeds_and_emits_the
         assert rerun.state == "success", states
         assert states["calling_window"] == states["summary"] == "success"
         assert len(env.sim("creates")) == creates  # nothing sent
-        created_ids = sorted(r.xcom_pull(task_ids="create_campaign", map_indexes=r.map_index)
-                             for r in rerun.get_task_instances() if r.task_id == "create_campaign")
+        created_ids = sorted(campaign_id for r in rerun.get_task_instances() if r.task_id == "create_campaign"
+                             for campaign_id in r.xcom_pull(task_ids="create_campaign", map_indexes=r.map_index))
         assert created_ids == sorted(c["campaign_id"] for c in env.sim("campaigns"))
         (event,) = _asset_events_of(rerun)
         assert (event["config"], event["run_date"]) == ("payment_reminder", env.run_date.isoformat())
@@ -260,4 +260,52 @@ def test_after_the_window_closed_a_day_not_yet_sent_fails_and_nothing_is_sent(ai
         assert env.sim("creates") == []
         engine = make_engine(db_url)
         assert {r for r in engine.connect().execute(sa.select(campaign_run.c.state)).scalars()} == {"pending"}
+        engine.dispose()
+
+
+def test_a_day_of_more_campaigns_than_create_tasks_sends_each_once_in_groups(airflow_db, db_url, monkeypatch,
+                                                                            tmp_path) -> None:
+    from vbot_provider.console.airflow_runs import create_tasks
+    from vbotflow.campaigns import outbox
+
+    with campaign_env(monkeypatch, tmp_path, db_url) as env:
+        write_test_config(env.campaigns_dir, "payment_reminder", max_phones_per_campaign=5, max_create_tasks=3)
+        run = env.run("payment_reminder")
+        assert run.state == "success", _task_states(run)
+
+        engine = make_engine(db_url)
+        runs = outbox.list_runs(engine, config_name="payment_reminder")
+        chunks = len(runs)
+        assert chunks > 6 and all(r["state"] == "created" for r in runs)
+        creates = [ti for ti in run.get_task_instances() if ti.task_id == "create_campaign"]
+        assert sorted(ti.map_index for ti in creates) == [0, 1, 2]
+        # Consecutive chunks, sizes as even as can be, every chunk in exactly one group.
+        groups = run.get_task_instance("build_list").xcom_pull(task_ids="build_list")
+        sizes = [len(g) for g in groups]
+        assert sum(sizes) == chunks and max(sizes) - min(sizes) <= 1
+        assert [c["chunk_number"] for g in groups for c in g] == list(range(1, chunks + 1))
+        day = env.run_date.strftime("%Y%m%d")
+        labels = {ti.map_index: ti.rendered_map_index for ti in creates}
+        assert labels == {i: f"payment_reminder_{day}_{g[0]['chunk_number']} … payment_reminder_{day}_"
+                             f"{g[-1]['chunk_number']} ({len(g)} campaigns)" for i, g in enumerate(groups)}
+        # One create per chunk at VBot; the tasks return the ids the outbox holds.
+        assert sorted(c["body"]["name"] for c in env.sim("creates")) == sorted(r["campaign_name"] for r in runs)
+        returned = [campaign_id for ti in sorted(creates, key=lambda t: t.map_index)
+                    for campaign_id in ti.xcom_pull(task_ids="create_campaign", map_indexes=ti.map_index)]
+        by_chunk = {r["chunk_number"]: r["vbot_campaign_id"] for r in runs}
+        assert returned == [by_chunk[n] for n in range(1, chunks + 1)]
+
+        # The console finds, for every campaign run, the task instance of its group.
+        refs = create_tasks(runs, lambda names: outbox.chunk_positions(engine, names))
+        group_of = {c["run_key"]: i for i, g in enumerate(groups) for c in g}
+        assert {key: (ref.run_id, ref.map_index) for key, ref in refs.items()} == {
+            key: (run.run_id, index) for key, index in group_of.items()}
+
+        # A rerun sends nothing and still succeeds.
+        rerun = env.dag("payment_reminder").test(run_conf={"run_date": env.run_date.isoformat()},
+                                                 run_after=run.run_after + timedelta(minutes=5))
+        assert rerun.state == "success", _task_states(rerun)
+        assert len(env.sim("creates")) == chunks
+        refs = create_tasks(runs, lambda names: outbox.chunk_positions(engine, names))
+        assert {ref.run_id for ref in refs.values()} == {rerun.run_id}  # the latest run's instances
         engine.dispose()

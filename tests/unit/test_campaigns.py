@@ -75,6 +75,16 @@ def test_defaults_follow_the_law(tmp_path) -> None:
         ({"recycling": {"max_attempts": 0}}, "field 'recycling.max_attempts': Input should be greater than or equal"),
         ({"columns": {"telephone": "x"}},
          "field 'columns.telephone': unknown field (known: contact_id, phone, updated_at, dnc)"),
+        ({"max_create_tasks": 0}, "field 'max_create_tasks': Input should be greater than or equal to 1, got 0"),
+        ({"campaign_name": "{config}_{yyyymmdd}"},
+         "field 'campaign_name': '{config}_{yyyymmdd}' must contain {n} and {yyyymmdd} or {date}: every campaign "
+         "needs a name of its own"),
+        ({"campaign_name": "{config}_{n}"}, "field 'campaign_name': '{config}_{n}' must contain {n} and {yyyymmdd}"),
+        ({"campaign_name": "{config}_{day}_{n}"},
+         "field 'campaign_name': '{config}_{day}_{n}' is not a name template (KeyError: 'day'); placeholders: "
+         "{config}, {yyyymmdd}, {date}, {n}"),
+        ({"campaign_name": "{config} {date} … {n}"},
+         "field 'campaign_name': '{config} {date} … {n}' must not contain '…'"),
     ],
 )
 def test_invalid_configs_name_file_and_field(tmp_path, change, message) -> None:

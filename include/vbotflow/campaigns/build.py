@@ -23,6 +23,8 @@ from vbotflow.vbot.api import payload_sha256
 
 log = logging.getLogger(__name__)
 
+# Between the first and the last campaign name of a group's label; campaign names never hold it.
+GROUP_LABEL_SEPARATOR = " … "
 BodyBuilder = Callable[[str, list[dict[str, str]]], dict[str, Any]]
 
 
@@ -66,6 +68,34 @@ class PreviewOutcome:
                 f"accepted in {len(self.chunk_sizes)} campaign(s) of at most {largest} contacts, {rejected} "
                 f"rejected ({reasons}). Nothing was sent to VBot and nothing was recorded. "
                 f"Files in {self.preview_dir}: {', '.join(Path(f).name for f in self.files)} (phones masked).")
+
+
+def group_chunks(chunks: list[dict[str, Any]], max_groups: int) -> list[list[dict[str, Any]]]:
+    """The planned chunks in at most ``max_groups`` runs of consecutive chunks, as even as can be.
+
+    One group per chunk while there are no more chunks than ``max_groups``: a create task per
+    campaign, as on an ordinary day. A day of hundreds of campaigns gets ``max_groups`` tasks,
+    since each task instance costs Airflow far more than the create it makes.
+    """
+    if max_groups < 1:
+        raise ValueError(f"max_groups must be 1 or more, got {max_groups}")
+    size, extra = divmod(len(chunks), max_groups)
+    groups, start = [], 0
+    for i in range(min(len(chunks), max_groups)):
+        end = start + size + (1 if i < extra else 0)
+        groups.append(chunks[start:end])
+        start = end
+    return groups
+
+
+def group_label(chunks: list[dict[str, Any]]) -> str:
+    """What the grid shows for a create task: the campaign name, or the first and last of a group.
+
+    The console reads it back (``vbot_provider.console.airflow_runs``): keep the two forms apart.
+    """
+    if len(chunks) == 1:
+        return str(chunks[0]["campaign_name"])
+    return f"{chunks[0]['campaign_name']}{GROUP_LABEL_SEPARATOR}{chunks[-1]['campaign_name']} ({len(chunks)} campaigns)"
 
 
 def _clean_list(config: CampaignConfig, run_date: date, crm_engine: Engine, db_engine: Engine, limit: int | None,

@@ -149,7 +149,15 @@ class CampaignConfig(_Section):
     required_fields: tuple[str, ...] = Field((), description="Template fields that must not be empty.")
     number_call: StrictInt = Field(1, ge=1, le=10, description="How many times VBot may call each number.")
     max_phones_per_campaign: StrictInt = Field(500, ge=1, le=100_000)
-    campaign_name: str = "{config}_{yyyymmdd}_{n}"
+    max_create_tasks: StrictInt = Field(
+        16, ge=1, le=1024,
+        description="At most this many create_campaign task instances a day: one per campaign while the day "
+                    "has no more campaigns than this, else groups of consecutive campaigns, each campaign "
+                    "still created exactly once through its own campaign_run row.")
+    campaign_name: str = Field(
+        "{config}_{yyyymmdd}_{n}",
+        description="VBot campaign name; placeholders {config}, {yyyymmdd}, {date} and {n} (the chunk "
+                    "number). {n} and a date are required: every campaign needs a name of its own. No '…'.")
     schedule: str = Field("0 8 * * *", description="Cron, Asia/Ho_Chi_Minh.")
     calling_window: CallingWindow = CallingWindow()
     suppression: Suppression = Suppression()
@@ -177,6 +185,22 @@ class CampaignConfig(_Section):
         if not sql_file.is_file():
             raise ValueError(f"no such file {sql_file}")
         return sql_file
+
+    @field_validator("campaign_name")
+    @classmethod
+    def _campaign_name_is_a_template(cls, template: str) -> str:
+        try:
+            names = {template.format(config="c", yyyymmdd=f"2026010{day}", date=f"2026-01-0{day}", n=n)
+                     for day in (1, 2) for n in (1, 2)}
+        except (KeyError, IndexError, ValueError) as err:
+            raise ValueError(f"{template!r} is not a name template ({type(err).__name__}: {err}); "
+                             "placeholders: {config}, {yyyymmdd}, {date}, {n}") from None
+        if len(names) < 4:
+            raise ValueError(f"{template!r} must contain {{n}} and {{yyyymmdd}} or {{date}}: every campaign "
+                             "needs a name of its own (VBot's portal and the resolve command go by it)")
+        if "…" in template:
+            raise ValueError(f"{template!r} must not contain '…' (it separates names in a create task's label)")
+        return template
 
     @field_validator("fields")
     @classmethod

@@ -146,18 +146,9 @@ def claim_for_send(engine: Engine, spec: ChunkSpec) -> int | None:
     the caller now holds the row in ``sending`` and must POST. Raises when sending would risk a
     second campaign or the data changed.
     """
-    for _ in range(3):  # lost races with a concurrent attempt re-read the row
-        row = get_run(engine, spec.run_key)
-        if row is None:
-            try:
-                with engine.begin() as conn:
-                    conn.execute(campaign_run.insert().values(**new_row(spec, "sending")))
-                return None
-            except IntegrityError:
-                continue
-        existing = _existing_campaign(row, spec)
-        if existing is not None:
-            return existing
+    for _ in range(3):  # lost races with a concurrent attempt look again
+        # A sendable row is taken in one statement; only when none is taken is the row read, to
+        # learn why. New data may replace a pending or failed row's: it never reached VBot.
         with engine.begin() as conn:
             taken = conn.execute(
                 campaign_run.update()
@@ -175,6 +166,17 @@ def claim_for_send(engine: Engine, spec: ChunkSpec) -> int | None:
             ).rowcount
         if taken == 1:
             return None
+        row = get_run(engine, spec.run_key)
+        if row is None:
+            try:
+                with engine.begin() as conn:
+                    conn.execute(campaign_run.insert().values(**new_row(spec, "sending")))
+                return None
+            except IntegrityError:
+                continue
+        existing = _existing_campaign(row, spec)
+        if existing is not None:
+            return existing
     raise CampaignInFlightError(f"campaign run {spec.run_key} is being sent by another attempt")
 
 
@@ -286,6 +288,23 @@ def resolve_history(engine: Engine, run_keys: Iterable[str] | None = None, limit
         query = query.limit(limit)
     with engine.connect() as conn:
         return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def chunk_positions(engine: Engine, names: Iterable[tuple[str, str]]) -> dict[tuple[str, str], tuple[date, int]]:
+    """(config, campaign name) → (run date, chunk number) of the runs so named (names differ within a day)."""
+    names = set(names)
+    if not names:
+        return {}
+    query = (sa.select(campaign_run.c.config_name, campaign_run.c.campaign_name, campaign_run.c.run_date,
+                       campaign_run.c.chunk_number)
+             .where(sa.tuple_(campaign_run.c.config_name, campaign_run.c.campaign_name).in_(sorted(names))))
+    with engine.connect() as conn:
+        return {(config, name): (_as_date(day), chunk) for config, name, day, chunk in conn.execute(query)}
+
+
+def _as_date(value: date | str) -> date:
+    # SQLite hands back the ISO text of a DATE in some expressions.
+    return date.fromisoformat(value) if isinstance(value, str) else value
 
 
 def list_runs(engine: Engine, *, state: str | None = None, config_name: str | None = None,

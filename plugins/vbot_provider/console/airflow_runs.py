@@ -1,21 +1,29 @@
 """Which Airflow task instance sent a campaign run: read from Airflow's metadata DB.
 
-A ``create_campaign`` task instance is mapped per chunk and renders its map index as the campaign
-name (``map_index_template``), so the task instance of a ``campaign_run`` row is the one of DAG
-``vbot_campaign__<config>`` whose rendered map index is that name; of several DAG runs (a rerun
-of the same day), the latest one.
+A ``create_campaign`` task instance renders its map index (``map_index_template``) as the name of
+its campaign or, on a day of more campaigns than the config's ``max_create_tasks``, as the first
+and last names of its group of consecutive chunks (``vbotflow.campaigns.build.group_label``). The
+task instance of a ``campaign_run`` row is the one of DAG ``vbot_campaign__<config>`` whose label
+names its campaign or whose group holds its chunk; of several DAG runs (a rerun of the same day),
+the latest one.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import date
+from typing import Any
 
+from vbotflow.campaigns.build import GROUP_LABEL_SEPARATOR
 from vbotflow.campaigns.config import dag_id_for
 
 CREATE_TASK_ID = "create_campaign"
 BUILD_TASK_ID = "build_list"
+
+# (config, campaign name) → (run date, chunk number) of the campaign_run rows with those names.
+ChunkPositions = Callable[[Iterable[tuple[str, str]]], Mapping[tuple[str, str], tuple[date, int]]]
 
 
 @dataclass(frozen=True)
@@ -26,25 +34,46 @@ class TaskRef:
     map_index: int
 
 
-def create_tasks(runs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], TaskRef]:
-    """``(config, campaign name)`` → the latest ``create_campaign`` task instance that handled it."""
+def _group_ends(label: str) -> tuple[str, str] | None:
+    """The first and last campaign names of a group's label; None for a single campaign's."""
+    if GROUP_LABEL_SEPARATOR not in label:
+        return None
+    first, rest = label.split(GROUP_LABEL_SEPARATOR, 1)
+    return first, rest.rsplit(" (", 1)[0]
+
+
+def create_tasks(rows: Iterable[Mapping[str, Any]], chunk_positions: ChunkPositions) -> dict[str, TaskRef]:
+    """Run key → the latest ``create_campaign`` task instance that handled it, for ``campaign_run`` rows."""
     import sqlalchemy as sa
     from airflow.models.taskinstance import TaskInstance
     from airflow.utils.session import create_session
 
-    wanted = {(dag_id_for(config), name): (config, name) for config, name in runs}
-    if not wanted:
+    rows = list(rows)
+    if not rows:
         return {}
+    config_of_dag = {dag_id_for(r["config_name"]): r["config_name"] for r in rows}
     query = (sa.select(TaskInstance.dag_id, TaskInstance.run_id, TaskInstance.map_index,
                        TaskInstance.rendered_map_index)
-             .where(TaskInstance.dag_id.in_({d for d, _ in wanted}), TaskInstance.task_id == CREATE_TASK_ID,
-                    TaskInstance.rendered_map_index.in_({n for _, n in wanted}))
+             .where(TaskInstance.dag_id.in_(set(config_of_dag)), TaskInstance.task_id == CREATE_TASK_ID,
+                    sa.or_(TaskInstance.rendered_map_index.in_({r["campaign_name"] for r in rows}),
+                           TaskInstance.rendered_map_index.contains(GROUP_LABEL_SEPARATOR, autoescape=True)))
              .order_by(sa.func.coalesce(TaskInstance.start_date, TaskInstance.queued_dttm).asc()))
-    found: dict[tuple[str, str], TaskRef] = {}
     with create_session() as session:
-        for dag_id, run_id, map_index, name in session.execute(query):
-            if (dag_id, name) in wanted:  # later rows overwrite earlier ones: the latest wins
-                found[wanted[(dag_id, name)]] = TaskRef(dag_id, run_id, CREATE_TASK_ID, map_index)
+        instances = [(config_of_dag[dag_id], TaskRef(dag_id, run_id, CREATE_TASK_ID, map_index), label,
+                      _group_ends(label)) for dag_id, run_id, map_index, label in session.execute(query)]
+    positions = chunk_positions({(config, name) for config, _, _, ends in instances if ends for name in ends})
+    found: dict[str, TaskRef] = {}
+    for config, ref, label, ends in instances:  # oldest first: a later instance overwrites an earlier one
+        if ends is None:
+            handled = [r for r in rows if (r["config_name"], r["campaign_name"]) == (config, label)]
+        else:
+            first, last = positions.get((config, ends[0])), positions.get((config, ends[1]))
+            if first is None or last is None or first[0] != last[0]:
+                continue
+            handled = [r for r in rows if r["config_name"] == config and r["run_date"] == first[0]
+                       and first[1] <= r["chunk_number"] <= last[1]]
+        for row in handled:
+            found[row["run_key"]] = ref
     return found
 
 

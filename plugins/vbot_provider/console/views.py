@@ -90,12 +90,11 @@ def run_view(row: dict[str, Any], ref: airflow_runs.TaskRef | None, ui_base: str
 
 def run_views(engine: Any, rows: list[dict[str, Any]], ui_base: str, access: Access) -> list[dict[str, Any]]:
     """``run_view`` of each row, with the task instances and resolve histories fetched once for all."""
-    refs = airflow_runs.create_tasks((r["config_name"], r["campaign_name"]) for r in rows)
+    refs = airflow_runs.create_tasks(rows, lambda names: outbox.chunk_positions(engine, names))
     audit: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for entry in outbox.resolve_history(engine, [r["run_key"] for r in rows]):
         audit[entry["run_key"]].append(entry)
-    return [run_view(r, refs.get((r["config_name"], r["campaign_name"])), ui_base, access, audit[r["run_key"]])
-            for r in rows]
+    return [run_view(r, refs.get(r["run_key"]), ui_base, access, audit[r["run_key"]]) for r in rows]
 
 
 @dataclass

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -95,6 +96,75 @@ def create_campaign_once(
         raise
     outbox.mark_created(engine, spec.run_key, campaign_id)
     return campaign_id
+
+
+@dataclass(frozen=True)
+class ChunkToCreate:
+    """One chunk of a create task's group: what ``create_campaign_once`` needs besides the day's settings."""
+
+    chunk_number: int
+    campaign_name: str
+    contacts: Sequence[Mapping[str, object]]
+
+
+class ChunksNotCreatedError(VBotError):
+    """Some chunks of a group met a transient error: the task's retry sends them (and only them)."""
+
+
+def create_campaigns_once(
+    *,
+    hook: VBotHook,
+    engine: Engine,
+    config_name: str,
+    run_date: date,
+    template_id: int,
+    chunks: Sequence[ChunkToCreate],
+    group_code: str | None = None,
+    before_send: Callable[[], None] | None = None,
+) -> list[int]:
+    """``create_campaign_once`` for each chunk of a group, in order; returns the campaign ids created or found.
+
+    A chunk that fails does not stop the others: each has its own ``campaign_run`` row, so what one
+    chunk's failure says (ambiguous, refused by VBot, outside the window) holds for that chunk only.
+    After the last chunk the task fails with every failure listed: without an Airflow retry when none
+    of them could be mended by one, else with one, which sends only what is still unsent (the created
+    chunks return their ids from the outbox). An interruption (a worker shutdown, Ctrl-C, a timeout)
+    stops the group at once, as it stops a single create.
+    """
+    def create(chunk: ChunkToCreate) -> int:
+        return create_campaign_once(
+            hook=hook, engine=engine, config_name=config_name, run_date=run_date, chunk_number=chunk.chunk_number,
+            template_id=template_id, campaign_name=chunk.campaign_name, contacts=chunk.contacts,
+            group_code=group_code, before_send=before_send)
+
+    if len(chunks) == 1:  # a task per campaign: its own error, as it came
+        return [create(chunks[0])]
+    ids: list[int] = []
+    skipped: list[str] = []
+    final: list[str] = []
+    transient: list[str] = []
+    for chunk in chunks:
+        key = outbox.make_run_key(config_name, run_date, chunk.chunk_number)
+        try:
+            ids.append(create(chunk))
+        except AirflowSkipException as err:
+            skipped.append(str(err))
+        except AirflowFailException as err:
+            final.append(f"{key}: {err}")
+        except Exception as err:  # noqa: BLE001 - every other chunk still deserves its try
+            transient.append(f"{key}: {type(err).__name__}: {err}")
+    for reason in skipped:
+        log.info("Skipped: %s", reason)
+    if not final and not transient:
+        if not ids:
+            raise AirflowSkipException(f"none of the {len(chunks)} campaign(s) had contacts left; nothing was sent")
+        return ids
+    # One line per chunk not created, each starting with its run key (the alert reads them).
+    summary = (f"{len(final) + len(transient)} of {len(chunks)} campaign(s) not created ({len(ids)} created or "
+               f"found created, {len(skipped)} skipped):\n" + "\n".join(f"- {m}" for m in final + transient))
+    if transient:
+        raise ChunksNotCreatedError(summary + "\nA retry sends only the campaigns not created.")
+    raise AirflowFailException(summary)
 
 
 class VBotCreateCampaignOperator(BaseOperator):
