@@ -51,3 +51,24 @@ def test_every_dag_and_every_task_sends_its_failures_as_alerts(dagbag) -> None:
         for task in dag.tasks:
             assert any(isinstance(c, VBotflowAlertNotifier) for c in _callbacks(task.on_failure_callback)), \
                 f"{dag_id}.{task.task_id} fails without an alert"
+
+
+def test_a_campaign_dag_retries_its_tasks_as_its_config_says(tmp_path, monkeypatch) -> None:
+    import importlib.util
+    from datetime import timedelta
+
+    import yaml
+
+    from vbotflow.campaigns.config import CAMPAIGNS_DIR, load_config
+
+    doc = yaml.safe_load((CAMPAIGNS_DIR / "payment_reminder.yaml").read_text(encoding="utf-8"))
+    doc["task_retries"] = {"count": 4, "delay_seconds": 15}
+    path = tmp_path / "payment_reminder.yaml"
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    spec = importlib.util.spec_from_file_location("campaign_dags_under_test", DAGS_DIR / "vbot_campaigns.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    dag = module.build_dag(load_config(path))
+    tasks = ("build_list", "calling_window", "create_campaign", "summary")
+    assert {(t.task_id, t.retries, t.retry_delay) for t in dag.tasks} == {
+        (task_id, 4, timedelta(seconds=15)) for task_id in tasks}

@@ -275,7 +275,8 @@ def test_calling_window_defers_to_the_triggerer_and_back(stack: Stack, db: sa.en
     doc = yaml.safe_load((state["campaigns_dir"] / "payment_reminder.yaml").read_text(encoding="utf-8"))
     doc.update(name=DRILL, calling_window={"start": opens.strftime("%H:%M:%S"), "end": "23:59:59"},
                suppression={**doc.get("suppression", {}), "frequency_cap_hours": 0},
-               recycling={"max_attempts": 10, "retry_after_hours": 0}, max_phones_per_campaign=100)
+               recycling={"max_attempts": 10, "retry_after_hours": 0}, max_phones_per_campaign=100,
+               task_retries={"count": 2, "delay_seconds": 10})  # the killed create's retry comes 10 s later
     (state["campaigns_dir"] / f"{DRILL}.yaml").write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
     dag_id = f"vbot_campaign__{DRILL}"
     run_id = _trigger(stack, dag_id, {"limit": 30})
@@ -334,7 +335,7 @@ def test_a_receiver_stopped_mid_stream_loses_nothing_it_acknowledged(stack: Stac
 
 def test_the_killed_create_is_retried_elsewhere_and_never_sent_twice(stack: Stack, db: sa.engine.Engine) -> None:
     dag_id, run_id, victim = f"vbot_campaign__{DRILL}", state["drill_run"], state["victim"]
-    # Found without a heartbeat (20 s here), then retried after the campaign DAGs' retry delay (2 min).
+    # Found without a heartbeat (20 s here), then retried after the drill config's retry delay (10 s).
     assert stack.wait_for_run(dag_id, run_id, timeout=400) in ("success", "failed")
     tries = _tries(stack, dag_id, run_id, "create_campaign", 0)
     assert tries[0]["hostname"] == victim and len(tries) >= 2, tries

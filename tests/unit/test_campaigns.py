@@ -83,6 +83,9 @@ def test_defaults_follow_the_law(tmp_path) -> None:
         ({"campaign_name": "{config}_{day}_{n}"},
          "field 'campaign_name': '{config}_{day}_{n}' is not a name template (KeyError: 'day'); placeholders: "
          "{config}, {yyyymmdd}, {date}, {n}"),
+        ({"task_retries": {"count": 0}}, "field 'task_retries.count': Input should be greater than or equal to 1"),
+        ({"task_retries": {"delay_seconds": 0}},
+         "field 'task_retries.delay_seconds': Input should be greater than or equal to 1"),
         ({"campaign_name": "{config} {date} … {n}"},
          "field 'campaign_name': '{config} {date} … {n}' must not contain '…'"),
     ],

@@ -130,6 +130,13 @@ class Recycling(_Section):
     retry_after_hours: StrictInt = Field(24, ge=0)
 
 
+class TaskRetries(_Section):
+    """Airflow's retries of the DAG's tasks: a retry never sends a created or ambiguous chunk again."""
+
+    count: StrictInt = Field(2, ge=1, le=10)
+    delay_seconds: StrictInt = Field(120, ge=1, le=3600)
+
+
 class CampaignConfig(_Section):
     """One daily campaign: where its list comes from and how it becomes VBot campaigns."""
 
@@ -162,6 +169,7 @@ class CampaignConfig(_Section):
     calling_window: CallingWindow = CallingWindow()
     suppression: Suppression = Suppression()
     recycling: Recycling = Recycling()
+    task_retries: TaskRetries = TaskRetries()
     relax_legal_limits: StrictBool = Field(
         False, description="Allow a calling window beyond 08:00–17:00 or a frequency cap below 24 h.")
     tags: tuple[str, ...] = ()
