@@ -151,8 +151,11 @@ def create_campaigns_once(
             skipped.append(str(err))
         except AirflowFailException as err:
             final.append(f"{key}: {err}")
+            log.warning("Campaign run %s not created, and a retry would not help: %s", key, err)
         except Exception as err:  # noqa: BLE001 - every other chunk still deserves its try
             transient.append(f"{key}: {type(err).__name__}: {err}")
+            log.warning("Campaign run %s not created for now (%s: %s); going on with the group", key,
+                        type(err).__name__, err)
     for reason in skipped:
         log.info("Skipped: %s", reason)
     if not final and not transient:
