@@ -442,3 +442,15 @@ def test_the_kind_words_come_from_phonenumbers() -> None:
 def test_the_stored_kinds_are_the_pinned_phonenumbers_answers() -> None:
     assert kind_runs.PHONENUMBERS_VERSION == phonenumbers.__version__, "run: python -m vbotflow.phone.kinds"
     assert kind_runs.RUNS == derive_runs()
+
+
+def test_the_non_ascii_digits_are_every_decimal_digit_of_unicode() -> None:
+    # The regex scan that finds them must agree with unicodedata's category, code point by code point.
+    import unicodedata
+
+    from vbotflow.phone.rules import UNICODE_SCAN_END, _digit_values
+
+    expected = {chr(c): str(unicodedata.decimal(chr(c))) for c in range(0x80, UNICODE_SCAN_END)
+                if unicodedata.category(chr(c)) == "Nd"}
+    assert _digit_values() == expected
+    assert _digit_values()["\uff19"] == "9" and _digit_values()["\u0663"] == "3"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
@@ -180,3 +181,37 @@ def test_the_kept_duplicate_is_the_latest_then_the_smallest_id_then_the_first(ro
     for i in ranked:
         expected.setdefault(phone[i], i)
     assert keeper.tolist() == [expected[p] for p in phone]
+
+
+@pytest.mark.parametrize(("values", "expected"), [
+    (pd.Series([7, -20, 0]), ["7", "-20", "0"]),
+    (pd.Series([150000.0, None, 3.0]), ["150000", None, "3"]),
+    (pd.Series([1.5, None, -0.25]), ["1.5", None, "-0.25"]),
+    (pd.Series([5, None], dtype="Int64"), ["5", None]),
+    (pd.Series([Decimal("1.50"), None]), ["1.50", None]),
+    (pd.Series([date(2026, 11, 28), None]), ["2026-11-28", None]),
+    (pd.Series([datetime(2026, 11, 28), None]), ["2026-11-28", None]),
+    (pd.Series([datetime(2026, 11, 28, 9, 5, 7), None]), ["2026-11-28 09:05", None]),
+])
+def test_numbers_and_dates_become_text_without_the_text_clean_up(values: pd.Series, expected: list) -> None:
+    # Arrow's text of a number or a date is ASCII and never blank: trimming, NFC and blanks → missing
+    # (what a text column goes through) would change nothing, so they are skipped.
+    from vbotflow.campaigns.transform import _text
+
+    text = _text(values)
+    assert [None if pd.isna(v) else v for v in text.tolist()] == expected
+    assert str(text.dtype) == str(_text(pd.Series(["a"])).dtype)
+    cleaned = _text(text.astype(object))  # the same values as text: through the clean-up
+    assert [None if pd.isna(v) else v for v in cleaned.tolist()] == expected
+
+
+@pytest.mark.parametrize(("values", "expected"), [
+    (pd.Series([1, 0, 2, -1]), [True, False, False, False]),
+    (pd.Series([1, None, 0], dtype="Int64"), [True, False, False]),
+    (pd.Series(["1", " yes ", "0", None]), [True, True, False, False]),
+])
+def test_do_not_call_flags_of_integers_read_like_their_text(values: pd.Series, expected: list[bool]) -> None:
+    from vbotflow.campaigns.transform import _as_bool
+
+    assert _as_bool(values).tolist() == expected
+    assert _as_bool(values.astype("string")).tolist() == expected

@@ -85,11 +85,20 @@ def _text(values: pd.Series) -> pd.Series:
         # Cast, not strftime (ten times slower): "YYYY-MM-DD HH:MM:SS…" cut to minutes, or to the day.
         has_time = pc.any(pc.not_equal(pc.floor_temporal(array, unit="day"), array)).as_py()
         array = pc.utf8_slice_codeunits(array.cast(pa.large_string()), 0, 16 if has_time else 10)
-    elif not pa.types.is_string(array.type) and not pa.types.is_large_string(array.type):
-        array = array.cast(pa.large_string())  # dates cast to ISO "YYYY-MM-DD"
-    array = _nfc(pc.utf8_trim_whitespace(array.cast(pa.large_string())))
-    array = pc.if_else(pc.equal(array, ""), pa.scalar(None, pa.large_string()), array)
+    elif _written_by_arrow(array.type):
+        # What Arrow writes for numbers and dates ("YYYY-MM-DD") is ASCII and never blank: no trim,
+        # no NFC, no blank test (three of the bench list's four text columns).
+        return pd.Series(pd.arrays.ArrowStringArray(array.cast(pa.large_string())), index=values.index)
+    else:
+        array = _nfc(pc.utf8_trim_whitespace(array.cast(pa.large_string())))
+        array = pc.if_else(pc.equal(array, ""), pa.scalar(None, pa.large_string()), array)
     return pd.Series(pd.arrays.ArrowStringArray(array), index=values.index)
+
+
+def _written_by_arrow(kind: pa.DataType) -> bool:
+    """Numbers and dates: their text is Arrow's cast, not a person's."""
+    return pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind) \
+        or pa.types.is_date(kind)
 
 
 def _id_order(ids: pd.Series) -> np.ndarray:
@@ -105,6 +114,8 @@ def _id_order(ids: pd.Series) -> np.ndarray:
 def _as_bool(values: pd.Series) -> pd.Series:
     if pd.api.types.is_bool_dtype(values):
         return values.fillna(False).astype(bool)
+    if pd.api.types.is_integer_dtype(values):  # 1 is the only integer whose text is a "yes"
+        return (values == 1).fillna(False).astype(bool)
     text = values.astype("string").str.strip().str.lower()
     return text.isin(["1", "true", "t", "yes", "y", "x"]).fillna(False).astype(bool)
 
