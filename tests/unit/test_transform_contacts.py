@@ -215,3 +215,18 @@ def test_do_not_call_flags_of_integers_read_like_their_text(values: pd.Series, e
 
     assert _as_bool(values).tolist() == expected
     assert _as_bool(values.astype("string")).tolist() == expected
+
+
+def test_every_duplicate_names_the_contact_its_number_kept(config) -> None:
+    # Duplicates of one kept contact share its text; each number's duplicates name their own.
+    day = datetime(2026, 11, 1)
+    raw = _rows((1, "A", "0912345678", 0, day, 1.0, None),
+                (2, "B", "0912 345 678", 0, datetime(2026, 11, 2), 1.0, None),
+                (3, "C", "0987654321", 0, day, 1.0, None), (4, "D", "+84912345678", 0, day, 1.0, None),
+                (5, "E", "0987 654 321", 0, datetime(2026, 11, 3), 1.0, None),
+                (6, "F", "0912345678", 0, day, 1.0, None))
+    result = transform(raw, config)
+    assert result.rejected[["crm_contact_id", "reject_reason", "reject_detail"]].values.tolist() == [
+        ["1", "duplicate", "kept CRM contact 2"], ["3", "duplicate", "kept CRM contact 5"],
+        ["4", "duplicate", "kept CRM contact 2"], ["6", "duplicate", "kept CRM contact 2"]]
+    assert result.accepted["crm_contact_id"].tolist() == ["2", "5"]

@@ -169,6 +169,16 @@ class _Decisions:
         if detail is not None:
             self.detail[rows] = detail[rows] if isinstance(detail, np.ndarray) else detail
 
+    def reject_rows(self, rows: np.ndarray, reason: str, detail: np.ndarray | str) -> None:
+        """Reject the open rows among ``rows`` (positions; ``detail``: one per position, or one for
+        all): no million-long mask or detail array to fill and free for a few rows."""
+        still_open = self.code[rows] == 0
+        if not still_open.all():
+            rows = rows[still_open]
+            detail = detail[still_open] if isinstance(detail, np.ndarray) else detail
+        self.code[rows] = REASONS.index(reason) + 1
+        self.detail[rows] = detail
+
     def reject_each(self, reasons: pd.Series, details: pd.Series) -> None:
         """Open rows with a reason in ``reasons`` (categorical, one per row, missing: none) get it and its detail."""
         lookup = np.array([0, *(REASONS.index(r) + 1 for r in reasons.cat.categories)], dtype=np.int8)
@@ -210,12 +220,8 @@ def _flagged_numbers(frame: pd.DataFrame, phones: pd.DataFrame, phone_number: np
     for i in np.flatnonzero(~read):
         detail[i] = (f"{DNC_FLAG}, but the phone cannot be read ({why[i]}): no number could be suppressed; "
                      "correct the CRM record")
-    for reason, rows in ((DNC, read), (DNC_UNREADABLE, ~read)):
-        mask = np.zeros(len(frame), dtype=bool)
-        mask[flagged[rows]] = True
-        all_details = np.full(len(frame), None, dtype=object)
-        all_details[flagged[rows]] = detail[rows]
-        decisions.reject(mask, reason, all_details)
+    decisions.reject_rows(flagged[read], DNC, detail[read])
+    decisions.reject_rows(flagged[~read], DNC_UNREADABLE, detail[~read])
     found = np.concatenate(numbers)
     return np.unique(found[found >= 0])
 
@@ -252,11 +258,10 @@ def decide(
 
     if config.required_fields:
         empty = np.column_stack([frame[f"field:{k}"].isna().to_numpy() for k in config.required_fields])
-        has_empty = empty.any(axis=1)
-        detail = np.full(len(frame), None, dtype=object)
+        rows = np.flatnonzero(empty.any(axis=1))
         names = np.array(config.required_fields, dtype=object)
-        detail[has_empty] = [", ".join(names[r]) for r in empty[has_empty]]
-        decisions.reject(has_empty, MISSING_FIELD, detail)
+        detail = np.array([", ".join(names[r]) for r in empty[rows]], dtype=object)
+        decisions.reject_rows(rows, MISSING_FIELD, detail)
 
     _reject_duplicates(frame, decisions, phone_number)
 
@@ -324,14 +329,19 @@ def _reject_duplicates(frame: pd.DataFrame, decisions: _Decisions, phone_number:
     repeat = keeper != rows
     if not repeat.any():
         return
-    ids = arrow_array(frame["crm_contact_id"])
-    mask = np.zeros(len(frame), dtype=bool)
-    mask[rows[repeat]] = True
-    detail = np.full(len(frame), None, dtype=object)
-    detail[rows[repeat]] = pc.binary_join_element_wise(
-        pa.scalar("kept CRM contact ", pa.large_string()), ids.take(pa.array(keeper[repeat])),
+    kept = keeper[repeat]
+    # One text per kept contact, shared by all its duplicates (half as many Python strings here):
+    # the kept rows in order, and each duplicate's slot among them, by tables over the row positions.
+    is_kept = np.zeros(len(frame), dtype=bool)
+    is_kept[kept] = True
+    kept_rows = np.flatnonzero(is_kept)
+    slot = np.zeros(len(frame), dtype=np.int32)
+    slot[kept_rows] = np.arange(len(kept_rows), dtype=np.int32)
+    texts = pc.binary_join_element_wise(
+        pa.scalar("kept CRM contact ", pa.large_string()),
+        arrow_array(frame["crm_contact_id"]).take(pa.array(kept_rows)),
         pa.scalar("", pa.large_string())).to_numpy(zero_copy_only=False)
-    decisions.reject(mask, DUPLICATE, detail)
+    decisions.reject_rows(rows[repeat], DUPLICATE, texts[slot[kept]])
 
 
 def split(decided: pd.DataFrame, config: CampaignConfig, dnc_phones: tuple[str, ...] = ()) -> TransformResult:
