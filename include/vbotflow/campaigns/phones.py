@@ -256,9 +256,11 @@ class _Digits:
         self.offsets = np.zeros(len(text) + 1, dtype=np.int64)
         np.cumsum(self.length, out=self.offsets[1:])
         kept = int(self.offsets[-1])
-        self.data = np.zeros(kept + 2 * _WINDOW, dtype=np.uint8)  # padded: every window fits
-        np.compress(keep, data, out=self.data[:kept])
-        self.data[:kept] -= _ZERO
+        self.data = np.empty(kept + 2 * _WINDOW, dtype=np.uint8)  # padded: every window fits
+        self.data[kept:] = 0
+        # A boolean index, not np.compress: in the transform's first call compress took ~0.2 s here
+        # (the boolean index 0.015 s) though it is faster alone.
+        np.subtract(data[keep], _ZERO, out=self.data[:kept])
 
     def bytes(self, start: np.ndarray | int, width: int, rows: np.ndarray | None = None) -> np.ndarray:
         """The ``width`` digit values from ``start`` on of every row (or of ``rows``), as they lie in the buffer."""
