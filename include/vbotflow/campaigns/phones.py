@@ -75,7 +75,7 @@ _PLUS_FIRST = r"^[^0-9+]*\+[^+]*$"
 # Why a value cannot be a phone, before its digits are read (0: it can).
 _PROBLEMS = (None, NOT_A_PHONE_VALUE, NOT_A_WHOLE_NUMBER, ROUNDED_SCIENTIFIC)
 _PROBLEM_CODE = {detail: code for code, detail in enumerate(_PROBLEMS) if detail}
-_ZERO = ord("0")
+_ZERO, _PLUS = ord("0"), ord("+")
 
 
 def normalise_phones(raw: pd.Series) -> pd.DataFrame:
@@ -258,6 +258,9 @@ class _Digits:
         kept = int(self.offsets[-1])
         self.data = np.empty(kept + 2 * _WINDOW, dtype=np.uint8)  # padded: every window fits
         self.data[kept:] = 0
+        # Rows holding a +, from the same bytes (an Arrow substring search over the rows cost ~30 ms).
+        self.plus = np.zeros(len(text), dtype=bool)
+        self.plus[np.searchsorted(offsets[1:], np.flatnonzero(data == _PLUS), side="right")] = True
         # A boolean index, not np.compress: in the transform's first call compress took ~0.2 s here
         # (the boolean index 0.015 s) though it is faster alone.
         np.subtract(data[keep], _ZERO, out=self.data[:kept])
@@ -328,7 +331,7 @@ def _decide(text: pa.Array, problem: np.ndarray) -> tuple[pa.Array, pd.Categoric
 
     digits = _Digits(text)
     length = digits.length
-    plus = pc.match_substring(text, "+").to_numpy(zero_copy_only=False)
+    plus = digits.plus
     plus_first = plus.copy()
     if plus.any():
         plus_first[plus] = pc.match_substring_regex(text.filter(pa.array(plus)), _PLUS_FIRST).to_numpy(

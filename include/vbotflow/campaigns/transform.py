@@ -248,7 +248,10 @@ def decide(
     phone_index = pd.Index(phone_number)
 
     def phone_in(numbers: np.ndarray) -> np.ndarray:
-        # A hash lookup (pandas) rather than np.isin's sort of a million values.
+        # A hash lookup (pandas) rather than np.isin's sort of a million values; none for an empty
+        # list (no recent sends, no retries: 14 ms each on a million rows).
+        if not len(numbers):
+            return np.zeros(len(phone_number), dtype=bool)
         return has_phone & phone_index.isin(numbers)
 
     dnc_numbers = _flagged_numbers(frame, phones, phone_number, decisions)
