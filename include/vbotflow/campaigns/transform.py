@@ -26,7 +26,7 @@ Order of the decisions, and why:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -153,31 +153,43 @@ def _labels(values: pd.Series, rows: np.ndarray) -> np.ndarray:
 
 class _Decisions:
     """Reject reason (as a small integer, 0 = still open) and detail per row, as plain arrays:
-    setting them by mask stays cheap at a million rows."""
+    setting them by mask stays cheap at a million rows. A row's detail is a number into a table of
+    texts, turned into texts once at the end: rows sharing a text, and the duplicates of one kept
+    contact, cost an integer each, not a Python object set and reset on the way."""
 
     def __init__(self, rows: int) -> None:
         self.code = np.zeros(rows, dtype=np.int8)
-        self.detail = np.full(rows, None, dtype=object)
+        self.detail = np.full(rows, -1, dtype=np.int32)  # into the texts; -1: none
+        self._texts: list[np.ndarray] = []
+        self._count = 0
+
+    def _add(self, texts: Sequence[str | None] | np.ndarray) -> int:
+        """Append texts to the table; returns the number of the first."""
+        first = self._count
+        self._texts.append(np.asarray(texts, dtype=object))
+        self._count += len(texts)
+        return first
 
     @property
     def open(self) -> np.ndarray:
         return self.code == 0
 
-    def reject(self, mask: np.ndarray, reason: str, detail: np.ndarray | str | None = None) -> None:
+    def reject(self, mask: np.ndarray, reason: str, detail: str | None = None) -> None:
         rows = self.open & mask
         self.code[rows] = REASONS.index(reason) + 1
         if detail is not None:
-            self.detail[rows] = detail[rows] if isinstance(detail, np.ndarray) else detail
+            self.detail[rows] = self._add([detail])
 
-    def reject_rows(self, rows: np.ndarray, reason: str, detail: np.ndarray | str) -> None:
-        """Reject the open rows among ``rows`` (positions; ``detail``: one per position, or one for
-        all): no million-long mask or detail array to fill and free for a few rows."""
+    def reject_rows(self, rows: np.ndarray, reason: str, texts: Sequence[str] | np.ndarray,
+                    which: np.ndarray | None = None) -> None:
+        """Reject the open rows among ``rows`` (positions): the detail of ``rows[i]`` is
+        ``texts[which[i]]`` (``texts[i]`` without ``which``). No million-long mask for a few rows."""
+        which = np.arange(len(rows)) if which is None else which
         still_open = self.code[rows] == 0
         if not still_open.all():
-            rows = rows[still_open]
-            detail = detail[still_open] if isinstance(detail, np.ndarray) else detail
+            rows, which = rows[still_open], which[still_open]
         self.code[rows] = REASONS.index(reason) + 1
-        self.detail[rows] = detail
+        self.detail[rows] = self._add(texts) + which
 
     def reject_each(self, reasons: pd.Series, details: pd.Series) -> None:
         """Open rows with a reason in ``reasons`` (categorical, one per row, missing: none) get it and its detail."""
@@ -185,7 +197,12 @@ class _Decisions:
         code = lookup[reasons.cat.codes.to_numpy() + 1]
         rows = np.flatnonzero(self.open & (code > 0))
         self.code[rows] = code[rows]
-        self.detail[rows] = _labels(details, rows)
+        which = details.cat.codes.to_numpy()[rows].astype(np.int32)
+        self.detail[rows] = np.where(which >= 0, self._add(list(details.cat.categories)) + which, -1)
+
+    def details(self) -> np.ndarray:
+        """Every row's detail text (None where none), as objects."""
+        return np.concatenate([*self._texts, np.array([None], dtype=object)])[self.detail]
 
     def reasons(self, index: pd.Index) -> pd.Series:
         return pd.Series(pd.Categorical.from_codes(self.code.astype(np.int16) - 1, categories=REASONS), index=index)
@@ -282,7 +299,7 @@ def decide(
     out["phone"] = phones["phone"]
     out["phone_number"] = phone_number
     out["reject_reason"] = decisions.reasons(frame.index)
-    out["reject_detail"] = pd.Series(decisions.detail, index=frame.index, dtype=object)
+    out["reject_detail"] = pd.Series(decisions.details(), index=frame.index, dtype=object)
     return out, tuple(f"0{n}" for n in dnc_numbers)
 
 
@@ -344,7 +361,7 @@ def _reject_duplicates(frame: pd.DataFrame, decisions: _Decisions, phone_number:
         pa.scalar("kept CRM contact ", pa.large_string()),
         arrow_array(frame["crm_contact_id"]).take(pa.array(kept_rows)),
         pa.scalar("", pa.large_string())).to_numpy(zero_copy_only=False)
-    decisions.reject_rows(rows[repeat], DUPLICATE, texts[slot[kept]])
+    decisions.reject_rows(rows[repeat], DUPLICATE, texts, slot[kept])
 
 
 def split(decided: pd.DataFrame, config: CampaignConfig, dnc_phones: tuple[str, ...] = ()) -> TransformResult:
