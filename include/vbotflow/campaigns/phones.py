@@ -273,7 +273,9 @@ class _Digits:
     def window(self, start: np.ndarray | int, width: int) -> np.ndarray:
         """Each row's digits from ``start`` on, ``width`` of them; -1 past the row's end."""
         taken = self.bytes(start, width).astype(np.int16)
-        taken[np.arange(width) >= (self.length - start)[:, None]] = -1
+        remaining = self.length - start
+        short = np.flatnonzero(remaining < width)  # few rows (~2 %): a mask over theirs only
+        taken[short] = np.where(np.arange(width) < remaining[short, None], taken[short], -1)
         return taken
 
 
