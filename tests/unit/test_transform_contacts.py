@@ -188,6 +188,8 @@ def test_the_kept_duplicate_is_the_latest_then_the_smallest_id_then_the_first(ro
     (pd.Series([150000.0, None, 3.0]), ["150000", None, "3"]),
     (pd.Series([1.5, None, -0.25]), ["1.5", None, "-0.25"]),
     (pd.Series([5, None], dtype="Int64"), ["5", None]),
+    (pd.Series([5.0, None], dtype="Float64"), ["5", None]),
+    (pd.Series([np.inf, 2.0]), ["inf", "2"]),
     (pd.Series([Decimal("1.50"), None]), ["1.50", None]),
     (pd.Series([date(2026, 11, 28), None]), ["2026-11-28", None]),
     (pd.Series([datetime(2026, 11, 28), None]), ["2026-11-28", None]),
@@ -230,3 +232,13 @@ def test_every_duplicate_names_the_contact_its_number_kept(config) -> None:
         ["1", "duplicate", "kept CRM contact 2"], ["3", "duplicate", "kept CRM contact 5"],
         ["4", "duplicate", "kept CRM contact 2"], ["6", "duplicate", "kept CRM contact 2"]]
     assert result.accepted["crm_contact_id"].tolist() == ["2", "5"]
+
+
+@pytest.mark.parametrize(("values", "whole"), [
+    ([150000.0, np.nan, -3.0, -0.0], True), ([1.5, 2.0], False), ([np.inf, 1.0], False),
+    ([np.nan, np.nan], True), ([], True)])
+def test_a_float_column_is_whole_as_pandas_says(values: list[float], whole: bool) -> None:
+    from vbotflow.campaigns.transform import _whole
+
+    series = pd.Series(values, dtype=float)
+    assert _whole(series.to_numpy()) is whole is bool((series.dropna() % 1 == 0).all())
