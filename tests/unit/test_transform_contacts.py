@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 import yaml
 from hypothesis import given, settings
@@ -242,3 +243,14 @@ def test_a_float_column_is_whole_as_pandas_says(values: list[float], whole: bool
 
     series = pd.Series(values, dtype=float)
     assert _whole(series.to_numpy()) is whole is bool((series.dropna() % 1 == 0).all())
+
+
+def test_blank_texts_become_missing_values() -> None:
+    from vbotflow.campaigns.transform import _blank_as_missing
+
+    text = pa.array(["An", "", None, "Bình", ""], pa.large_string())
+    for array in (text, text.slice(1, 3), pa.array([], pa.large_string()), pa.nulls(2, pa.large_string())):
+        expected = [None if not v else v for v in array.to_pylist()]
+        missing = _blank_as_missing(array)
+        assert missing.to_pylist() == expected and missing.null_count == expected.count(None)
+        assert missing.equals(pc.if_else(pc.equal(array, ""), pa.scalar(None, pa.large_string()), array))
