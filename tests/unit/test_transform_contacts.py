@@ -254,3 +254,16 @@ def test_blank_texts_become_missing_values() -> None:
         missing = _blank_as_missing(array)
         assert missing.to_pylist() == expected and missing.null_count == expected.count(None)
         assert missing.equals(pc.if_else(pc.equal(array, ""), pa.scalar(None, pa.large_string()), array))
+
+
+def test_the_transform_allocates_from_malloc_and_gives_the_allocator_back(config) -> None:
+    raw = _rows((1, "An", "0912345678", 0, datetime(2026, 11, 1), 1.0, date(2026, 11, 28)))
+    before = pa.default_memory_pool()
+    held = pa.system_memory_pool().bytes_allocated()
+    result = transform(raw, config)
+    assert pa.default_memory_pool().backend_name == before.backend_name
+    assert pa.system_memory_pool().bytes_allocated() > held  # the result's Arrow buffers came from malloc
+    assert result.accepted["phone"].tolist() == ["0912345678"]
+    with pytest.raises(ExtractError):
+        transform(raw.drop(columns="phone"), config)
+    assert pa.default_memory_pool().backend_name == before.backend_name  # also after an error

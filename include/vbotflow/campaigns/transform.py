@@ -26,7 +26,8 @@ Order of the decisions, and why:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -406,9 +407,27 @@ def transform(
     retry_later: Iterable[str] = (),
 ) -> TransformResult:
     """The whole transform of one day's extract."""
-    decided, dnc_phones = decide(prepare(raw, config), config, suppressed=suppressed, recently_sent=recently_sent,
-                                 attempts_used=attempts_used, retry_later=retry_later)
-    return split(decided, config, dnc_phones)
+    with _malloc_for_arrow():
+        decided, dnc_phones = decide(prepare(raw, config), config, suppressed=suppressed,
+                                     recently_sent=recently_sent, attempts_used=attempts_used, retry_later=retry_later)
+        return split(decided, config, dnc_phones)
+
+
+@contextmanager
+def _malloc_for_arrow() -> Iterator[None]:
+    """Arrow allocates from the C library's malloc for the transform, then the previous allocator
+    is back for the process's other Arrow work (buffers are freed by the pool that made them).
+
+    Why: in a fresh process, as an Airflow task is, Arrow's default allocator (mimalloc) made the
+    first transform of a million rows ~0.3 s (~20 %) slower than a second one; with malloc the first
+    costs about what later ones do, which are no slower (BENCHMARKS.md, daily-list transform).
+    """
+    previous = pa.default_memory_pool()
+    pa.set_memory_pool(pa.system_memory_pool())
+    try:
+        yield
+    finally:
+        pa.set_memory_pool(previous)
 
 
 def vbot_contacts(accepted: pd.DataFrame, config: CampaignConfig) -> list[dict[str, str]]:
