@@ -442,3 +442,36 @@ def test_the_kind_words_come_from_phonenumbers() -> None:
 def test_the_stored_kinds_are_the_pinned_phonenumbers_answers() -> None:
     assert kind_runs.PHONENUMBERS_VERSION == phonenumbers.__version__, "run: python -m vbotflow.phone.kinds"
     assert kind_runs.RUNS == derive_runs()
+
+
+def test_the_non_ascii_digits_are_every_decimal_digit_of_unicode() -> None:
+    # The regex scan that finds them must agree with unicodedata's category, code point by code point.
+    import unicodedata
+
+    from vbotflow.phone.rules import UNICODE_SCAN_END, _digit_values
+
+    expected = {chr(c): str(unicodedata.decimal(chr(c))) for c in range(0x80, UNICODE_SCAN_END)
+                if unicodedata.category(chr(c)) == "Nd"}
+    assert _digit_values() == expected
+    assert _digit_values()["\uff19"] == "9" and _digit_values()["\u0663"] == "3"
+
+
+def test_missing_values_read_as_empty_text_without_a_copy() -> None:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from vbotflow.campaigns.phones import _blank_for_null
+
+    text = pa.array(["0912", None, "", "+84 9", None], pa.large_string())
+    for array in (text, text.slice(1, 3), pa.array(["x", None], pa.string()), pa.nulls(3, pa.large_string()),
+                  pa.array([], pa.large_string())):
+        blank = _blank_for_null(array)
+        assert blank.type == pa.large_string() and blank.null_count == 0
+        assert blank.to_pylist() == pc.fill_null(array, "").to_pylist()
+    assert _blank_for_null(text).buffers()[2].address == text.buffers()[2].address  # no copy
+    # A null that still holds bytes (Arrow allows it) must not show them.
+    offsets = pa.py_buffer(np.array([0, 2, 5], dtype=np.int64))
+    validity = pa.py_buffer(np.packbits([True, False], bitorder="little"))
+    hidden = pa.LargeStringArray.from_buffers(2, offsets, pa.py_buffer(b"09abc"), validity, 1)
+    assert hidden.to_pylist() == ["09", None]
+    assert _blank_for_null(hidden).to_pylist() == ["09", ""]

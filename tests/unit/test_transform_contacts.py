@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import unicodedata
 from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 import yaml
 from hypothesis import given, settings
@@ -180,3 +182,88 @@ def test_the_kept_duplicate_is_the_latest_then_the_smallest_id_then_the_first(ro
     for i in ranked:
         expected.setdefault(phone[i], i)
     assert keeper.tolist() == [expected[p] for p in phone]
+
+
+@pytest.mark.parametrize(("values", "expected"), [
+    (pd.Series([7, -20, 0]), ["7", "-20", "0"]),
+    (pd.Series([150000.0, None, 3.0]), ["150000", None, "3"]),
+    (pd.Series([1.5, None, -0.25]), ["1.5", None, "-0.25"]),
+    (pd.Series([5, None], dtype="Int64"), ["5", None]),
+    (pd.Series([5.0, None], dtype="Float64"), ["5", None]),
+    (pd.Series([np.inf, 2.0]), ["inf", "2"]),
+    (pd.Series([Decimal("1.50"), None]), ["1.50", None]),
+    (pd.Series([date(2026, 11, 28), None]), ["2026-11-28", None]),
+    (pd.Series([datetime(2026, 11, 28), None]), ["2026-11-28", None]),
+    (pd.Series([datetime(2026, 11, 28, 9, 5, 7), None]), ["2026-11-28 09:05", None]),
+])
+def test_numbers_and_dates_become_text_without_the_text_clean_up(values: pd.Series, expected: list) -> None:
+    # Arrow's text of a number or a date is ASCII and never blank: trimming, NFC and blanks → missing
+    # (what a text column goes through) would change nothing, so they are skipped.
+    from vbotflow.campaigns.transform import _text
+
+    text = _text(values)
+    assert [None if pd.isna(v) else v for v in text.tolist()] == expected
+    assert str(text.dtype) == str(_text(pd.Series(["a"])).dtype)
+    cleaned = _text(text.astype(object))  # the same values as text: through the clean-up
+    assert [None if pd.isna(v) else v for v in cleaned.tolist()] == expected
+
+
+@pytest.mark.parametrize(("values", "expected"), [
+    (pd.Series([1, 0, 2, -1]), [True, False, False, False]),
+    (pd.Series([1, None, 0], dtype="Int64"), [True, False, False]),
+    (pd.Series(["1", " yes ", "0", None]), [True, True, False, False]),
+])
+def test_do_not_call_flags_of_integers_read_like_their_text(values: pd.Series, expected: list[bool]) -> None:
+    from vbotflow.campaigns.transform import _as_bool
+
+    assert _as_bool(values).tolist() == expected
+    assert _as_bool(values.astype("string")).tolist() == expected
+
+
+def test_every_duplicate_names_the_contact_its_number_kept(config) -> None:
+    # Duplicates of one kept contact share its text; each number's duplicates name their own.
+    day = datetime(2026, 11, 1)
+    raw = _rows((1, "A", "0912345678", 0, day, 1.0, None),
+                (2, "B", "0912 345 678", 0, datetime(2026, 11, 2), 1.0, None),
+                (3, "C", "0987654321", 0, day, 1.0, None), (4, "D", "+84912345678", 0, day, 1.0, None),
+                (5, "E", "0987 654 321", 0, datetime(2026, 11, 3), 1.0, None),
+                (6, "F", "0912345678", 0, day, 1.0, None))
+    result = transform(raw, config)
+    assert result.rejected[["crm_contact_id", "reject_reason", "reject_detail"]].values.tolist() == [
+        ["1", "duplicate", "kept CRM contact 2"], ["3", "duplicate", "kept CRM contact 5"],
+        ["4", "duplicate", "kept CRM contact 2"], ["6", "duplicate", "kept CRM contact 2"]]
+    assert result.accepted["crm_contact_id"].tolist() == ["2", "5"]
+
+
+@pytest.mark.parametrize(("values", "whole"), [
+    ([150000.0, np.nan, -3.0, -0.0], True), ([1.5, 2.0], False), ([np.inf, 1.0], False),
+    ([np.nan, np.nan], True), ([], True)])
+def test_a_float_column_is_whole_as_pandas_says(values: list[float], whole: bool) -> None:
+    from vbotflow.campaigns.transform import _whole
+
+    series = pd.Series(values, dtype=float)
+    assert _whole(series.to_numpy()) is whole is bool((series.dropna() % 1 == 0).all())
+
+
+def test_blank_texts_become_missing_values() -> None:
+    from vbotflow.campaigns.transform import _blank_as_missing
+
+    text = pa.array(["An", "", None, "Bình", ""], pa.large_string())
+    for array in (text, text.slice(1, 3), pa.array([], pa.large_string()), pa.nulls(2, pa.large_string())):
+        expected = [None if not v else v for v in array.to_pylist()]
+        missing = _blank_as_missing(array)
+        assert missing.to_pylist() == expected and missing.null_count == expected.count(None)
+        assert missing.equals(pc.if_else(pc.equal(array, ""), pa.scalar(None, pa.large_string()), array))
+
+
+def test_the_transform_allocates_from_malloc_and_gives_the_allocator_back(config) -> None:
+    raw = _rows((1, "An", "0912345678", 0, datetime(2026, 11, 1), 1.0, date(2026, 11, 28)))
+    before = pa.default_memory_pool()
+    held = pa.system_memory_pool().bytes_allocated()
+    result = transform(raw, config)
+    assert pa.default_memory_pool().backend_name == before.backend_name
+    assert pa.system_memory_pool().bytes_allocated() > held  # the result's Arrow buffers came from malloc
+    assert result.accepted["phone"].tolist() == ["0912345678"]
+    with pytest.raises(ExtractError):
+        transform(raw.drop(columns="phone"), config)
+    assert pa.default_memory_pool().backend_name == before.backend_name  # also after an error

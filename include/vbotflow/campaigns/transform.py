@@ -26,7 +26,8 @@ Order of the decisions, and why:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -78,18 +79,43 @@ def _text(values: pd.Series) -> pd.Series:
     """
     if pd.api.types.is_bool_dtype(values):
         values = values.map({True: "true", False: "false"})
-    elif pd.api.types.is_float_dtype(values) and bool((values.dropna() % 1 == 0).all()):
+    elif pd.api.types.is_float_dtype(values) and _whole(values.to_numpy(dtype=float, na_value=np.nan)):
         values = values.astype("Int64")
     array = arrow_array(values)
     if pa.types.is_timestamp(array.type):
         # Cast, not strftime (ten times slower): "YYYY-MM-DD HH:MM:SS…" cut to minutes, or to the day.
         has_time = pc.any(pc.not_equal(pc.floor_temporal(array, unit="day"), array)).as_py()
         array = pc.utf8_slice_codeunits(array.cast(pa.large_string()), 0, 16 if has_time else 10)
-    elif not pa.types.is_string(array.type) and not pa.types.is_large_string(array.type):
-        array = array.cast(pa.large_string())  # dates cast to ISO "YYYY-MM-DD"
-    array = _nfc(pc.utf8_trim_whitespace(array.cast(pa.large_string())))
-    array = pc.if_else(pc.equal(array, ""), pa.scalar(None, pa.large_string()), array)
+    elif _written_by_arrow(array.type):
+        # What Arrow writes for numbers and dates ("YYYY-MM-DD") is ASCII and never blank: no trim,
+        # no NFC, no blank test (three of the bench list's four text columns).
+        return pd.Series(pd.arrays.ArrowStringArray(array.cast(pa.large_string())), index=values.index)
+    else:
+        array = _blank_as_missing(_nfc(pc.utf8_trim_whitespace(array.cast(pa.large_string()))))
     return pd.Series(pd.arrays.ArrowStringArray(array), index=values.index)
+
+
+def _blank_as_missing(text: pa.Array) -> pa.Array:
+    """Empty texts as missing values, by a new validity bitmap over the same bytes (an empty text
+    has none): ``if_else`` copied every byte of the column."""
+    offsets = np.frombuffer(text.buffers()[1], dtype=np.int64)[text.offset:text.offset + len(text) + 1]
+    valid = np.diff(offsets) > 0
+    if text.null_count:
+        valid &= pc.is_valid(text).to_numpy(zero_copy_only=False)
+    bits = np.packbits(np.r_[np.zeros(text.offset, dtype=bool), valid], bitorder="little")  # from the slice's offset
+    return pa.LargeStringArray.from_buffers(len(text), text.buffers()[1], text.buffers()[2], pa.py_buffer(bits),
+                                            int(len(text) - np.count_nonzero(valid)), text.offset)
+
+
+def _whole(numbers: np.ndarray) -> bool:
+    """Every number whole (NaN ignored; infinity is not): with numpy, ten times faster than pandas' ``% 1``."""
+    return bool(np.all(np.isnan(numbers) | (np.isfinite(numbers) & (np.floor(numbers) == numbers))))
+
+
+def _written_by_arrow(kind: pa.DataType) -> bool:
+    """Numbers and dates: their text is Arrow's cast, not a person's."""
+    return pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind) \
+        or pa.types.is_date(kind)
 
 
 def _id_order(ids: pd.Series) -> np.ndarray:
@@ -105,6 +131,8 @@ def _id_order(ids: pd.Series) -> np.ndarray:
 def _as_bool(values: pd.Series) -> pd.Series:
     if pd.api.types.is_bool_dtype(values):
         return values.fillna(False).astype(bool)
+    if pd.api.types.is_integer_dtype(values):  # 1 is the only integer whose text is a "yes"
+        return (values == 1).fillna(False).astype(bool)
     text = values.astype("string").str.strip().str.lower()
     return text.isin(["1", "true", "t", "yes", "y", "x"]).fillna(False).astype(bool)
 
@@ -142,21 +170,43 @@ def _labels(values: pd.Series, rows: np.ndarray) -> np.ndarray:
 
 class _Decisions:
     """Reject reason (as a small integer, 0 = still open) and detail per row, as plain arrays:
-    setting them by mask stays cheap at a million rows."""
+    setting them by mask stays cheap at a million rows. A row's detail is a number into a table of
+    texts, turned into texts once at the end: rows sharing a text, and the duplicates of one kept
+    contact, cost an integer each, not a Python object set and reset on the way."""
 
     def __init__(self, rows: int) -> None:
         self.code = np.zeros(rows, dtype=np.int8)
-        self.detail = np.full(rows, None, dtype=object)
+        self.detail = np.full(rows, -1, dtype=np.int32)  # into the texts; -1: none
+        self._texts: list[np.ndarray] = []
+        self._count = 0
+
+    def _add(self, texts: Sequence[str | None] | np.ndarray) -> int:
+        """Append texts to the table; returns the number of the first."""
+        first = self._count
+        self._texts.append(np.asarray(texts, dtype=object))
+        self._count += len(texts)
+        return first
 
     @property
     def open(self) -> np.ndarray:
         return self.code == 0
 
-    def reject(self, mask: np.ndarray, reason: str, detail: np.ndarray | str | None = None) -> None:
+    def reject(self, mask: np.ndarray, reason: str, detail: str | None = None) -> None:
         rows = self.open & mask
         self.code[rows] = REASONS.index(reason) + 1
         if detail is not None:
-            self.detail[rows] = detail[rows] if isinstance(detail, np.ndarray) else detail
+            self.detail[rows] = self._add([detail])
+
+    def reject_rows(self, rows: np.ndarray, reason: str, texts: Sequence[str] | np.ndarray,
+                    which: np.ndarray | None = None) -> None:
+        """Reject the open rows among ``rows`` (positions): the detail of ``rows[i]`` is
+        ``texts[which[i]]`` (``texts[i]`` without ``which``). No million-long mask for a few rows."""
+        which = np.arange(len(rows)) if which is None else which
+        still_open = self.code[rows] == 0
+        if not still_open.all():
+            rows, which = rows[still_open], which[still_open]
+        self.code[rows] = REASONS.index(reason) + 1
+        self.detail[rows] = self._add(texts) + which
 
     def reject_each(self, reasons: pd.Series, details: pd.Series) -> None:
         """Open rows with a reason in ``reasons`` (categorical, one per row, missing: none) get it and its detail."""
@@ -164,7 +214,12 @@ class _Decisions:
         code = lookup[reasons.cat.codes.to_numpy() + 1]
         rows = np.flatnonzero(self.open & (code > 0))
         self.code[rows] = code[rows]
-        self.detail[rows] = _labels(details, rows)
+        which = details.cat.codes.to_numpy()[rows].astype(np.int32)
+        self.detail[rows] = np.where(which >= 0, self._add(list(details.cat.categories)) + which, -1)
+
+    def details(self) -> np.ndarray:
+        """Every row's detail text (None where none), as objects."""
+        return np.concatenate([*self._texts, np.array([None], dtype=object)])[self.detail]
 
     def reasons(self, index: pd.Index) -> pd.Series:
         return pd.Series(pd.Categorical.from_codes(self.code.astype(np.int16) - 1, categories=REASONS), index=index)
@@ -199,12 +254,8 @@ def _flagged_numbers(frame: pd.DataFrame, phones: pd.DataFrame, phone_number: np
     for i in np.flatnonzero(~read):
         detail[i] = (f"{DNC_FLAG}, but the phone cannot be read ({why[i]}): no number could be suppressed; "
                      "correct the CRM record")
-    for reason, rows in ((DNC, read), (DNC_UNREADABLE, ~read)):
-        mask = np.zeros(len(frame), dtype=bool)
-        mask[flagged[rows]] = True
-        all_details = np.full(len(frame), None, dtype=object)
-        all_details[flagged[rows]] = detail[rows]
-        decisions.reject(mask, reason, all_details)
+    decisions.reject_rows(flagged[read], DNC, detail[read])
+    decisions.reject_rows(flagged[~read], DNC_UNREADABLE, detail[~read])
     found = np.concatenate(numbers)
     return np.unique(found[found >= 0])
 
@@ -231,7 +282,10 @@ def decide(
     phone_index = pd.Index(phone_number)
 
     def phone_in(numbers: np.ndarray) -> np.ndarray:
-        # A hash lookup (pandas) rather than np.isin's sort of a million values.
+        # A hash lookup (pandas) rather than np.isin's sort of a million values; none for an empty
+        # list (no recent sends, no retries: 14 ms each on a million rows).
+        if not len(numbers):
+            return np.zeros(len(phone_number), dtype=bool)
         return has_phone & phone_index.isin(numbers)
 
     dnc_numbers = _flagged_numbers(frame, phones, phone_number, decisions)
@@ -241,11 +295,10 @@ def decide(
 
     if config.required_fields:
         empty = np.column_stack([frame[f"field:{k}"].isna().to_numpy() for k in config.required_fields])
-        has_empty = empty.any(axis=1)
-        detail = np.full(len(frame), None, dtype=object)
+        rows = np.flatnonzero(empty.any(axis=1))
         names = np.array(config.required_fields, dtype=object)
-        detail[has_empty] = [", ".join(names[r]) for r in empty[has_empty]]
-        decisions.reject(has_empty, MISSING_FIELD, detail)
+        detail = np.array([", ".join(names[r]) for r in empty[rows]], dtype=object)
+        decisions.reject_rows(rows, MISSING_FIELD, detail)
 
     _reject_duplicates(frame, decisions, phone_number)
 
@@ -263,7 +316,7 @@ def decide(
     out["phone"] = phones["phone"]
     out["phone_number"] = phone_number
     out["reject_reason"] = decisions.reasons(frame.index)
-    out["reject_detail"] = pd.Series(decisions.detail, index=frame.index, dtype=object)
+    out["reject_detail"] = pd.Series(decisions.details(), index=frame.index, dtype=object)
     return out, tuple(f"0{n}" for n in dnc_numbers)
 
 
@@ -313,14 +366,19 @@ def _reject_duplicates(frame: pd.DataFrame, decisions: _Decisions, phone_number:
     repeat = keeper != rows
     if not repeat.any():
         return
-    ids = arrow_array(frame["crm_contact_id"])
-    mask = np.zeros(len(frame), dtype=bool)
-    mask[rows[repeat]] = True
-    detail = np.full(len(frame), None, dtype=object)
-    detail[rows[repeat]] = pc.binary_join_element_wise(
-        pa.scalar("kept CRM contact ", pa.large_string()), ids.take(pa.array(keeper[repeat])),
+    kept = keeper[repeat]
+    # One text per kept contact, shared by all its duplicates (half as many Python strings here):
+    # the kept rows in order, and each duplicate's slot among them, by tables over the row positions.
+    is_kept = np.zeros(len(frame), dtype=bool)
+    is_kept[kept] = True
+    kept_rows = np.flatnonzero(is_kept)
+    slot = np.zeros(len(frame), dtype=np.int32)
+    slot[kept_rows] = np.arange(len(kept_rows), dtype=np.int32)
+    texts = pc.binary_join_element_wise(
+        pa.scalar("kept CRM contact ", pa.large_string()),
+        arrow_array(frame["crm_contact_id"]).take(pa.array(kept_rows)),
         pa.scalar("", pa.large_string())).to_numpy(zero_copy_only=False)
-    decisions.reject(mask, DUPLICATE, detail)
+    decisions.reject_rows(rows[repeat], DUPLICATE, texts, slot[kept])
 
 
 def split(decided: pd.DataFrame, config: CampaignConfig, dnc_phones: tuple[str, ...] = ()) -> TransformResult:
@@ -349,9 +407,27 @@ def transform(
     retry_later: Iterable[str] = (),
 ) -> TransformResult:
     """The whole transform of one day's extract."""
-    decided, dnc_phones = decide(prepare(raw, config), config, suppressed=suppressed, recently_sent=recently_sent,
-                                 attempts_used=attempts_used, retry_later=retry_later)
-    return split(decided, config, dnc_phones)
+    with _malloc_for_arrow():
+        decided, dnc_phones = decide(prepare(raw, config), config, suppressed=suppressed,
+                                     recently_sent=recently_sent, attempts_used=attempts_used, retry_later=retry_later)
+        return split(decided, config, dnc_phones)
+
+
+@contextmanager
+def _malloc_for_arrow() -> Iterator[None]:
+    """Arrow allocates from the C library's malloc for the transform, then the previous allocator
+    is back for the process's other Arrow work (buffers are freed by the pool that made them).
+
+    Why: in a fresh process, as an Airflow task is, Arrow's default allocator (mimalloc) made the
+    first transform of a million rows ~0.3 s (~20 %) slower than a second one; with malloc the first
+    costs about what later ones do, which are no slower (BENCHMARKS.md, daily-list transform).
+    """
+    previous = pa.default_memory_pool()
+    pa.set_memory_pool(pa.system_memory_pool())
+    try:
+        yield
+    finally:
+        pa.set_memory_pool(previous)
 
 
 def vbot_contacts(accepted: pd.DataFrame, config: CampaignConfig) -> list[dict[str, str]]:
