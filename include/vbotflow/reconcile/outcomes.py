@@ -41,6 +41,10 @@ log = logging.getLogger(__name__)
 
 DEFAULT_MISSING_AFTER_HOURS = 24
 
+# PostgreSQL's work_mem for the refresh's transaction, and while whole runs are built.
+_WORK_MEM = "64MB"
+_WORK_MEM_WHOLE_RUNS = "256MB"
+
 OUTCOME_COLUMNS = [
     "campaign_contact_id", "run_key", "config_name", "run_date", "crm_contact_id", "phone", "vbot_campaign_id",
     "outcome", "final_status_code", "attempts", "first_called_at", "last_called_at", "talk_seconds", "postage",
@@ -158,8 +162,7 @@ def _runs_in_range(date_from: date, date_to: date) -> ColumnElement:
 def _lock_attempts(conn: sa.Connection) -> None:
     """No call attempt is being inserted from here to the commit (see the module's docstring)."""
     if conn.dialect.name == "postgresql":
-        # The ranking of a whole day's attempts (a million: about 130 MB) sorts in memory, not on disk.
-        conn.execute(sa.text("SET LOCAL work_mem = '256MB'"))
+        conn.execute(sa.text(f"SET LOCAL work_mem = '{_WORK_MEM}'"))  # the recompute's sorts stay in memory
         conn.execute(sa.text("LOCK TABLE call_attempt IN SHARE MODE"))
     else:
         # SQLite: a write takes the database's write lock at once, before anything is read.
@@ -226,8 +229,15 @@ def _refresh(conn: sa.Connection, date_from: date, date_to: date, missing_after_
         if not full:
             conn.execute(co.delete().where(co.c.campaign_contact_id.in_(
                 sa.select(cc.c.campaign_contact_id).where(cc.c.run_key.in_(unbuilt_keys)))))
+        postgresql = conn.dialect.name == "postgresql"
+        if postgresql:
+            # The ranking of whole runs' attempts (a day of a million: about 130 MB) sorts in memory,
+            # not on disk; the recompute below goes back to the smaller setting its plans were chosen with.
+            conn.execute(sa.text(f"SET LOCAL work_mem = '{_WORK_MEM_WHOLE_RUNS}'"))
         built_contacts = _insert_outcomes(conn, _Scope(contacts=new_runs, attempts=a.c.vbot_campaign_id.in_(campaigns)),
                                           now, missing_after_hours)
+        if postgresql:
+            conn.execute(sa.text(f"SET LOCAL work_mem = '{_WORK_MEM}'"))
 
     recomputed = clock = 0
     if not full:
