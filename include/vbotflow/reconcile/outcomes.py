@@ -41,6 +41,10 @@ log = logging.getLogger(__name__)
 
 DEFAULT_MISSING_AFTER_HOURS = 24
 
+# PostgreSQL's work_mem for the refresh's transaction, and while whole runs are built.
+_WORK_MEM = "64MB"
+_WORK_MEM_WHOLE_RUNS = "256MB"
+
 OUTCOME_COLUMNS = [
     "campaign_contact_id", "run_key", "config_name", "run_date", "crm_contact_id", "phone", "vbot_campaign_id",
     "outcome", "final_status_code", "attempts", "first_called_at", "last_called_at", "talk_seconds", "postage",
@@ -64,20 +68,20 @@ class _Scope:
     lateral: bool = False
 
 
-def _attempt_totals() -> list[ColumnElement]:
-    """A contact's attempts summed (aggregates over ``call_attempt``): the one definition the full
-    rebuild and the incremental refresh both use."""
+def _attempt_totals() -> dict[str, sa.FunctionElement]:
+    """A contact's attempts summed (aggregates over ``call_attempt``, by name): the one definition
+    the full rebuild and the incremental refresh both use."""
     a = call_attempt
     answered = sa.case((a.c.status_code == ANSWERED, 1), else_=0)
-    return [
-        sa.func.count().label("attempts"),
-        sa.func.min(a.c.called_at).label("first_called_at"),
-        sa.func.max(a.c.called_at).label("last_called_at"),
-        sa.func.sum(sa.case((a.c.status_code == ANSWERED, a.c.duration_seconds), else_=0)).label("talk"),
-        sa.func.sum(hundredths(a.c.postage)).label("postage_h"),
-        sa.func.sum(hundredths(a.c.service_charge)).label("service_h"),
-        sa.func.max(answered).label("answered"),
-    ]
+    return {
+        "attempts": sa.func.count(),
+        "first_called_at": sa.func.min(a.c.called_at),
+        "last_called_at": sa.func.max(a.c.called_at),
+        "talk": sa.func.sum(sa.case((a.c.status_code == ANSWERED, a.c.duration_seconds), else_=0)),
+        "postage_h": sa.func.sum(hundredths(a.c.postage)),
+        "service_h": sa.func.sum(hundredths(a.c.service_charge)),
+        "answered": sa.func.max(answered),
+    }
 
 def _outcome_select(scope: _Scope, now: datetime, missing_after_hours: float) -> sa.Select:
     """The outcome rows of the contacts in ``scope``: one INSERT … SELECT's worth."""
@@ -86,18 +90,17 @@ def _outcome_select(scope: _Scope, now: datetime, missing_after_hours: float) ->
                                                           a.c.phone == k.c.phone))
     contacts_from = cc.join(run, run.c.run_key == cc.c.run_key) if k is None else (
         k.join(cc, cc.c.campaign_contact_id == k.c.campaign_contact_id).join(run, run.c.run_key == cc.c.run_key))
-    totals = (
-        sa.select(a.c.vbot_campaign_id, a.c.phone, *_attempt_totals())
-        .select_from(attempts_from)
-        .where(scope.attempts)
-        .group_by(a.c.vbot_campaign_id, a.c.phone)
-        .subquery("totals")
-    )
-    ranked = (
+    # One pass over the attempts: sorted once per contact key, latest first; every row carries its
+    # key's totals (windows over the whole key) and its rank, and the first row of each key is kept.
+    # A GROUP BY for the totals next to the ranking read and sorted or hashed the attempts twice.
+    key = (a.c.vbot_campaign_id, a.c.phone)
+    latest_first = (a.c.called_at.desc(), a.c.call_attempt_id.desc())
+    totals = ranked = (
         sa.select(
             a.c.vbot_campaign_id, a.c.phone, a.c.status_code, a.c.status_class,
-            sa.func.row_number().over(partition_by=(a.c.vbot_campaign_id, a.c.phone),
-                                      order_by=(a.c.called_at.desc(), a.c.call_attempt_id.desc())).label("rn"),
+            *(total.over(partition_by=key, order_by=latest_first, rows=(None, None)).label(name)
+              for name, total in _attempt_totals().items()),
+            sa.func.row_number().over(partition_by=key, order_by=latest_first).label("rn"),
         )
         .select_from(attempts_from)
         .where(scope.attempts)
@@ -129,11 +132,8 @@ def _outcome_select(scope: _Scope, now: datetime, missing_after_hours: float) ->
     )
     if scope.lateral:
         return select.outerjoin(totals, sa.true())
-    return (select
-            .outerjoin(totals, sa.and_(totals.c.vbot_campaign_id == run.c.vbot_campaign_id,
-                                       totals.c.phone == cc.c.phone))
-            .outerjoin(ranked, sa.and_(ranked.c.vbot_campaign_id == run.c.vbot_campaign_id,
-                                       ranked.c.phone == cc.c.phone, ranked.c.rn == 1)))
+    return select.outerjoin(ranked, sa.and_(ranked.c.vbot_campaign_id == run.c.vbot_campaign_id,
+                                            ranked.c.phone == cc.c.phone, ranked.c.rn == 1))
 
 
 def _lateral_totals_and_last(keys: sa.Table) -> sa.Lateral:
@@ -143,7 +143,7 @@ def _lateral_totals_and_last(keys: sa.Table) -> sa.Lateral:
     of_key = sa.and_(a.c.vbot_campaign_id == keys.c.vbot_campaign_id, a.c.phone == keys.c.phone)
     latest_first = (a.c.called_at.desc(), a.c.call_attempt_id.desc())
     return sa.select(
-        *_attempt_totals(),
+        *(total.label(name) for name, total in _attempt_totals().items()),
         sa.func.array_agg(aggregate_order_by(a.c.status_code, *latest_first))[1].label("status_code"),
         sa.func.array_agg(aggregate_order_by(a.c.status_class, *latest_first))[1].label("status_class"),
     ).where(of_key).lateral("totals")
@@ -162,7 +162,7 @@ def _runs_in_range(date_from: date, date_to: date) -> ColumnElement:
 def _lock_attempts(conn: sa.Connection) -> None:
     """No call attempt is being inserted from here to the commit (see the module's docstring)."""
     if conn.dialect.name == "postgresql":
-        conn.execute(sa.text("SET LOCAL work_mem = '64MB'"))  # the ranking sorts in memory, not on disk
+        conn.execute(sa.text(f"SET LOCAL work_mem = '{_WORK_MEM}'"))  # the recompute's sorts stay in memory
         conn.execute(sa.text("LOCK TABLE call_attempt IN SHARE MODE"))
     else:
         # SQLite: a write takes the database's write lock at once, before anything is read.
@@ -229,8 +229,15 @@ def _refresh(conn: sa.Connection, date_from: date, date_to: date, missing_after_
         if not full:
             conn.execute(co.delete().where(co.c.campaign_contact_id.in_(
                 sa.select(cc.c.campaign_contact_id).where(cc.c.run_key.in_(unbuilt_keys)))))
+        postgresql = conn.dialect.name == "postgresql"
+        if postgresql:
+            # The ranking of whole runs' attempts (a day of a million: about 130 MB) sorts in memory,
+            # not on disk; the recompute below goes back to the smaller setting its plans were chosen with.
+            conn.execute(sa.text(f"SET LOCAL work_mem = '{_WORK_MEM_WHOLE_RUNS}'"))
         built_contacts = _insert_outcomes(conn, _Scope(contacts=new_runs, attempts=a.c.vbot_campaign_id.in_(campaigns)),
                                           now, missing_after_hours)
+        if postgresql:
+            conn.execute(sa.text(f"SET LOCAL work_mem = '{_WORK_MEM}'"))
 
     recomputed = clock = 0
     if not full:

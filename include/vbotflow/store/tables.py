@@ -238,7 +238,7 @@ contact_outcome = sa.Table(
     sa.Column("is_answered", sa.Boolean, nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     sa.Index("ix_contact_outcome_date_config", "run_date", "config_name"),
-    sa.Index("ix_contact_outcome_campaign_phone", "vbot_campaign_id", "phone"),
+    # No index on (vbot_campaign_id, phone) since migration 0009: no query reads outcomes that way.
     # The rows only the clock can change (pending → missing): a small index for the hourly refresh.
     sa.Index("ix_contact_outcome_unattempted", "run_key", postgresql_where=sa.text("attempts = 0"),
              sqlite_where=sa.text("attempts = 0")),
