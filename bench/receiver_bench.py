@@ -189,14 +189,21 @@ def paced(url: str, run_id: int, args: argparse.Namespace) -> dict:
     requests; a short calibration run measures the latency the pause must leave room for."""
     connections = args.paced_connections
     delay_ms = round(connections * 1000 / args.paced_rate)
-    for _ in range(2):  # two short probes: the latency to leave room for depends on the load itself
+    for _ in range(5):  # short probes until one comes near the rate: the latency depends on the load itself
         probe = wrk(url, run_id=run_id, seconds=3, connections=connections, threads=args.wrk_threads,
                     delay_ms=delay_ms)
+        if abs(probe["rate"] / args.paced_rate - 1) <= 0.02:
+            break
         latency_ms = max(0.0, connections * 1000 / probe["rate"] - delay_ms)
         delay_ms = max(0, round(connections * 1000 / args.paced_rate - latency_ms))
-    result = wrk(url, run_id=run_id + 1, seconds=args.seconds, connections=connections, threads=args.wrk_threads,
-                 delay_ms=delay_ms)
-    result["delay_ms"] = delay_ms
+    for attempt in range(3):  # a measured run that fell short of the rate is paced again from its own figures
+        result = wrk(url, run_id=run_id + 1 + attempt, seconds=args.seconds, connections=connections,
+                     threads=args.wrk_threads, delay_ms=delay_ms)
+        result.update(delay_ms=delay_ms, measured_runs=attempt + 1)
+        if result["rate"] >= PACED_RATE_TOLERANCE * args.paced_rate or delay_ms == 0:
+            break
+        latency_ms = max(0.0, connections * 1000 / result["rate"] - delay_ms)
+        delay_ms = max(0, round(connections * 1000 / args.paced_rate - latency_ms))
     return result
 
 
@@ -276,7 +283,7 @@ def main() -> int:
                     run["rows_stored"] = None if after is None else after - before
                     results["saturation"][label].append(run)
             for label, (_, url) in servers.items():
-                run_id += 2
+                run_id += 4  # the probes' run, then up to three measured ones
                 before = count_rows(db_url, label)
                 results["paced"][label] = paced(url, run_id, args)
                 after = count_rows(db_url, label)
