@@ -18,6 +18,19 @@ source "$here/env.sh"
 source "$here/proc.sh"
 
 UP_TIMEOUT="${VBOTFLOW_UP_TIMEOUT:-240}"
+
+# Airflow's API server (and UI), scheduler, DAG processor and triggerer, for either executor. Log
+# servers are skipped (--skip-serve-logs): every process shares one log folder, and they would
+# listen on all interfaces. Tasks (vbot_retention) need the pseudonym key: only the processes
+# started from here on get it, through the environment.
+start_airflow() {
+    VBOTFLOW_PRIVACY_KEY="$(cat "$STACK_PRIVACY_KEY_FILE")"
+    export VBOTFLOW_PRIVACY_KEY
+    proc_start api-server "$STACK_VENV/bin/airflow" api-server --host 127.0.0.1 --port "$AIRFLOW_PORT"
+    proc_start scheduler "$STACK_VENV/bin/airflow" scheduler --skip-serve-logs
+    proc_start dag-processor "$STACK_VENV/bin/airflow" dag-processor
+    proc_start triggerer "$STACK_VENV/bin/airflow" triggerer --skip-serve-logs
+}
 CRM_ROWS="${VBOTFLOW_CRM_ROWS:-1000}"
 py="$STACK_VENV/bin/python"
 
@@ -109,15 +122,7 @@ else
     echo "  receiver: vbotflow.receiver is not installed yet; the simulator's deliveries will fail and be retried"
 fi
 
-# Log servers (--skip-serve-logs) are not needed: every process shares one log folder, and they
-# would listen on all interfaces.
-# Tasks (vbot_retention) need the pseudonym key; only Airflow's processes get it, through the environment.
-VBOTFLOW_PRIVACY_KEY="$(cat "$STACK_PRIVACY_KEY_FILE")"
-export VBOTFLOW_PRIVACY_KEY
-proc_start api-server "$STACK_VENV/bin/airflow" api-server --host 127.0.0.1 --port "$AIRFLOW_PORT"
-proc_start scheduler "$STACK_VENV/bin/airflow" scheduler --skip-serve-logs
-proc_start dag-processor "$STACK_VENV/bin/airflow" dag-processor
-proc_start triggerer "$STACK_VENV/bin/airflow" triggerer --skip-serve-logs
+start_airflow
 
 components=(simulator api-server scheduler dag-processor triggerer)
 $receiver_present && components+=(receiver)

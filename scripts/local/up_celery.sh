@@ -140,13 +140,8 @@ read -r -a simulator_args <<<"${VBOTFLOW_SIMULATOR_ARGS:-}"
         ${simulator_args[@]+"${simulator_args[@]}"}
 )
 
-# Airflow: compose's commands; log servers skipped (one shared log folder, as compose's volume).
-VBOTFLOW_PRIVACY_KEY="$(cat "$STACK_PRIVACY_KEY_FILE")"
-export VBOTFLOW_PRIVACY_KEY
-proc_start api-server "$STACK_VENV/bin/airflow" api-server --host 127.0.0.1 --port "$AIRFLOW_PORT"
-proc_start scheduler "$STACK_VENV/bin/airflow" scheduler --skip-serve-logs
-proc_start dag-processor "$STACK_VENV/bin/airflow" dag-processor
-proc_start triggerer "$STACK_VENV/bin/airflow" triggerer --skip-serve-logs
+# Airflow: compose's commands (start_airflow, up.sh), then its Celery workers.
+start_airflow
 for name in $(celery_worker_names); do
     (
         export VBOTFLOW_HOSTNAME="$name"
