@@ -460,18 +460,18 @@ def test_missing_values_read_as_empty_text_without_a_copy() -> None:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from vbotflow.campaigns.phones import _blank_for_null
+    from vbotflow.campaigns.arrow_text import blank_for_null
 
     text = pa.array(["0912", None, "", "+84 9", None], pa.large_string())
     for array in (text, text.slice(1, 3), pa.array(["x", None], pa.string()), pa.nulls(3, pa.large_string()),
                   pa.array([], pa.large_string())):
-        blank = _blank_for_null(array)
+        blank = blank_for_null(array)
         assert blank.type == pa.large_string() and blank.null_count == 0
         assert blank.to_pylist() == pc.fill_null(array, "").to_pylist()
-    assert _blank_for_null(text).buffers()[2].address == text.buffers()[2].address  # no copy
+    assert blank_for_null(text).buffers()[2].address == text.buffers()[2].address  # no copy
     # A null that still holds bytes (Arrow allows it) must not show them.
     offsets = pa.py_buffer(np.array([0, 2, 5], dtype=np.int64))
     validity = pa.py_buffer(np.packbits([True, False], bitorder="little"))
     hidden = pa.LargeStringArray.from_buffers(2, offsets, pa.py_buffer(b"09abc"), validity, 1)
     assert hidden.to_pylist() == ["09", None]
-    assert _blank_for_null(hidden).to_pylist() == ["09", ""]
+    assert blank_for_null(hidden).to_pylist() == ["09", ""]

@@ -246,12 +246,12 @@ def test_a_float_column_is_whole_as_pandas_says(values: list[float], whole: bool
 
 
 def test_blank_texts_become_missing_values() -> None:
-    from vbotflow.campaigns.transform import _blank_as_missing
+    from vbotflow.campaigns.arrow_text import blank_as_missing
 
     text = pa.array(["An", "", None, "Bình", ""], pa.large_string())
     for array in (text, text.slice(1, 3), pa.array([], pa.large_string()), pa.nulls(2, pa.large_string())):
         expected = [None if not v else v for v in array.to_pylist()]
-        missing = _blank_as_missing(array)
+        missing = blank_as_missing(array)
         assert missing.to_pylist() == expected and missing.null_count == expected.count(None)
         assert missing.equals(pc.if_else(pc.equal(array, ""), pa.scalar(None, pa.large_string()), array))
 

@@ -22,6 +22,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from vbotflow.campaigns.arrow_text import row_offsets
+
 LIMIT = 0x30000  # nothing beyond U+2FFFF decomposes or combines
 _BLOCK = 1 << 16  # values read per step: the temporaries stay small and in cache
 
@@ -66,7 +68,7 @@ def _changeable(array: pa.Array) -> np.ndarray:
     """Per value of a large_string array: does it hold a character that can change under NFC?"""
     table = changeable_table()
     lowest = chr(int(np.flatnonzero(table)[0])).encode()[0]  # UTF-8 keeps code point order: a lead byte bound
-    offsets = np.frombuffer(array.buffers()[1], dtype=np.int64)[array.offset:array.offset + len(array) + 1]
+    offsets = row_offsets(array)
     buffer = array.buffers()[2]
     data = np.frombuffer(buffer, dtype=np.uint8) if buffer is not None else np.zeros(0, np.uint8)
     found = np.zeros(len(array), dtype=bool)

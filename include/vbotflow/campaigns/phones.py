@@ -23,6 +23,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from vbotflow.campaigns.arrow_text import blank_for_null, bytes_of
 from vbotflow.phone.kinds import MOBILE, national_kind
 from vbotflow.phone.reference import cell_text
 from vbotflow.phone.reference import normalise_phone_slow as normalise_phone_slow
@@ -206,28 +207,6 @@ def _rare_cells(text: pa.Array) -> tuple[pa.Array, np.ndarray, np.ndarray, np.nd
 # --- the digits of every row, in one buffer ---------------------------------------------------------
 
 
-def _blank_for_null(text: pa.Array) -> pa.Array:
-    """Missing values as empty text, as a large_string array. Arrow leaves a null's bytes empty, so
-    dropping the validity bitmap is enough and copies nothing (``fill_null`` copies every byte, a
-    fresh 20 MB on a million rows); a null with bytes falls back to ``fill_null``."""
-    text = text.cast(_STRING)
-    if not text.null_count:
-        return text
-    offsets, _ = _bytes_of(text)
-    if np.any(np.diff(offsets)[pc.is_null(text).to_numpy(zero_copy_only=False)]):
-        return pc.fill_null(text, "")
-    buffers = text.buffers()
-    return pa.LargeStringArray.from_buffers(len(text), buffers[1], buffers[2], None, 0, text.offset)
-
-
-def _bytes_of(text: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    """(row offsets from 0, the UTF-8 bytes) of a large_string array, without a copy."""
-    offsets = np.frombuffer(text.buffers()[1], dtype=np.int64)[text.offset:text.offset + len(text) + 1]
-    data = text.buffers()[2]
-    data = np.frombuffer(data, dtype=np.uint8)[offsets[0]:offsets[-1]] if data else np.zeros(0, np.uint8)
-    return offsets - offsets[0], data
-
-
 # Byte classes: 0 a digit, + or ASCII separator; 1 any other byte (another character, or part of a
 # non-ASCII one); 2 the mark of a float's ending (. or ,).
 _BYTE_CLASS = np.ones(256, dtype=np.uint8)
@@ -238,7 +217,7 @@ _BYTE_CLASS[[ord(ending[0]) for ending in _FLOAT_ENDINGS]] = 2
 def _maybe_rare(text: pa.Array) -> np.ndarray:
     """Rows that may hold more than digits, + and separators, or a float's text (. or , before a 0):
     a superset of the rare rows, from one look-up per byte."""
-    offsets, data = _bytes_of(text)
+    offsets, data = bytes_of(text)
     found = np.zeros(len(text), dtype=bool)
     if not len(data):
         return found
@@ -254,7 +233,7 @@ class _Digits:
     a few positions at a time for every row at once."""
 
     def __init__(self, text: pa.Array) -> None:
-        offsets, data = _bytes_of(_blank_for_null(text))
+        offsets, data = bytes_of(blank_for_null(text))
         keep = (data >= _ZERO) & (data <= _ZERO + 9)  # UTF-8 never uses these bytes inside another character
         # Digits per row: summed over each non-empty row's bytes (an empty row has none). Few and
         # small temporaries: in a VM, first-touched memory costs more than the arithmetic.
@@ -325,7 +304,7 @@ def _lookup(table: np.ndarray, keys: np.ndarray) -> np.ndarray:
 
 def _decide(text: pa.Array, problem: np.ndarray) -> tuple[pa.Array, pd.Categorical, pd.Categorical]:
     rows = len(text)
-    text = _blank_for_null(text)
+    text = blank_for_null(text)
     note, spans = np.zeros(rows, dtype=bool), np.ones(rows, dtype=np.int32)
     # The exact test (trimmed of separators: a character that is not a digit, + or separator, or a
     # float's ending) runs on the few rows the bytes cannot clear. Other rows stay untrimmed: their

@@ -35,6 +35,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from vbotflow.campaigns.arrow_text import blank_as_missing
 from vbotflow.campaigns.config import CampaignConfig
 from vbotflow.campaigns.nfc import nfc as _nfc
 from vbotflow.campaigns.phones import arrow_array, normalise_phones
@@ -91,20 +92,8 @@ def _text(values: pd.Series) -> pd.Series:
         # no NFC, no blank test (three of the bench list's four text columns).
         return pd.Series(pd.arrays.ArrowStringArray(array.cast(pa.large_string())), index=values.index)
     else:
-        array = _blank_as_missing(_nfc(pc.utf8_trim_whitespace(array.cast(pa.large_string()))))
+        array = blank_as_missing(_nfc(pc.utf8_trim_whitespace(array.cast(pa.large_string()))))
     return pd.Series(pd.arrays.ArrowStringArray(array), index=values.index)
-
-
-def _blank_as_missing(text: pa.Array) -> pa.Array:
-    """Empty texts as missing values, by a new validity bitmap over the same bytes (an empty text
-    has none): ``if_else`` copied every byte of the column."""
-    offsets = np.frombuffer(text.buffers()[1], dtype=np.int64)[text.offset:text.offset + len(text) + 1]
-    valid = np.diff(offsets) > 0
-    if text.null_count:
-        valid &= pc.is_valid(text).to_numpy(zero_copy_only=False)
-    bits = np.packbits(np.r_[np.zeros(text.offset, dtype=bool), valid], bitorder="little")  # from the slice's offset
-    return pa.LargeStringArray.from_buffers(len(text), text.buffers()[1], text.buffers()[2], pa.py_buffer(bits),
-                                            int(len(text) - np.count_nonzero(valid)), text.offset)
 
 
 def _whole(numbers: np.ndarray) -> bool:
