@@ -83,6 +83,7 @@ def _attempt_totals() -> dict[str, sa.FunctionElement]:
         "answered": sa.func.max(answered),
     }
 
+
 def _outcome_select(scope: _Scope, now: datetime, missing_after_hours: float) -> sa.Select:
     """The outcome rows of the contacts in ``scope``: one INSERT … SELECT's worth."""
     cc, run, a, k = campaign_contact, campaign_run, call_attempt, scope.keys
@@ -90,50 +91,52 @@ def _outcome_select(scope: _Scope, now: datetime, missing_after_hours: float) ->
                                                           a.c.phone == k.c.phone))
     contacts_from = cc.join(run, run.c.run_key == cc.c.run_key) if k is None else (
         k.join(cc, cc.c.campaign_contact_id == k.c.campaign_contact_id).join(run, run.c.run_key == cc.c.run_key))
-    # One pass over the attempts: sorted once per contact key, latest first; every row carries its
-    # key's totals (windows over the whole key) and its rank, and the first row of each key is kept.
-    # A GROUP BY for the totals next to the ranking read and sorted or hashed the attempts twice.
-    key = (a.c.vbot_campaign_id, a.c.phone)
-    latest_first = (a.c.called_at.desc(), a.c.call_attempt_id.desc())
-    totals = ranked = (
-        sa.select(
-            a.c.vbot_campaign_id, a.c.phone, a.c.status_code, a.c.status_class,
-            *(total.over(partition_by=key, order_by=latest_first, rows=(None, None)).label(name)
-              for name, total in _attempt_totals().items()),
-            sa.func.row_number().over(partition_by=key, order_by=latest_first).label("rn"),
-        )
-        .select_from(attempts_from)
-        .where(scope.attempts)
-        .subquery("ranked")
-    )
+    # ``last``: per contact key, its attempts' totals and its latest attempt's status.
     if scope.lateral and k is not None:
-        totals = ranked = _lateral_totals_and_last(k)
-    is_answered = sa.func.coalesce(totals.c.answered, 0) == 1
+        last = _lateral_totals_and_last(k)
+    else:
+        # One pass over the attempts: sorted once per key, latest first; every row carries its key's
+        # totals (windows over the whole key) and its rank, and the first row of each key is kept.
+        # A GROUP BY for the totals next to the ranking read and sorted or hashed the attempts twice.
+        key = (a.c.vbot_campaign_id, a.c.phone)
+        latest_first = (a.c.called_at.desc(), a.c.call_attempt_id.desc())
+        last = (
+            sa.select(
+                a.c.vbot_campaign_id, a.c.phone, a.c.status_code, a.c.status_class,
+                *(total.over(partition_by=key, order_by=latest_first, rows=(None, None)).label(name)
+                  for name, total in _attempt_totals().items()),
+                sa.func.row_number().over(partition_by=key, order_by=latest_first).label("rn"),
+            )
+            .select_from(attempts_from)
+            .where(scope.attempts)
+            .subquery("ranked")
+        )
+    is_answered = sa.func.coalesce(last.c.answered, 0) == 1
     missing_since = now - timedelta(hours=missing_after_hours)
     outcome = sa.case(
         (is_answered, sa.literal("answered")),
-        (ranked.c.status_class.is_not(None), ranked.c.status_class),
+        (last.c.status_class.is_not(None), last.c.status_class),
         (run.c.sent_at <= missing_since, sa.literal("missing")),
         else_=sa.literal("pending"),
     )
-    postage_h = sa.func.coalesce(totals.c.postage_h, 0)
-    service_h = sa.func.coalesce(totals.c.service_h, 0)
+    postage_h = sa.func.coalesce(last.c.postage_h, 0)
+    service_h = sa.func.coalesce(last.c.service_h, 0)
     select = (
         sa.select(
             cc.c.campaign_contact_id, cc.c.run_key, cc.c.config_name, cc.c.run_date, cc.c.crm_contact_id,
             cc.c.phone, run.c.vbot_campaign_id, outcome,
-            sa.case((is_answered, ANSWERED), else_=ranked.c.status_code),
-            sa.func.coalesce(totals.c.attempts, 0), totals.c.first_called_at, totals.c.last_called_at,
-            sa.func.coalesce(totals.c.talk, 0), postage_h / 100.0, service_h / 100.0, (postage_h + service_h) / 100.0,
+            sa.case((is_answered, ANSWERED), else_=last.c.status_code),
+            sa.func.coalesce(last.c.attempts, 0), last.c.first_called_at, last.c.last_called_at,
+            sa.func.coalesce(last.c.talk, 0), postage_h / 100.0, service_h / 100.0, (postage_h + service_h) / 100.0,
             is_answered, sa.literal(now, sa.DateTime(timezone=True)),
         )
         .select_from(contacts_from)
         .where(scope.contacts)
     )
     if scope.lateral:
-        return select.outerjoin(totals, sa.true())
-    return select.outerjoin(ranked, sa.and_(ranked.c.vbot_campaign_id == run.c.vbot_campaign_id,
-                                            ranked.c.phone == cc.c.phone, ranked.c.rn == 1))
+        return select.outerjoin(last, sa.true())
+    return select.outerjoin(last, sa.and_(last.c.vbot_campaign_id == run.c.vbot_campaign_id,
+                                          last.c.phone == cc.c.phone, last.c.rn == 1))
 
 
 def _lateral_totals_and_last(keys: sa.Table) -> sa.Lateral:
