@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from vbotflow.campaigns.build import group_chunks, group_label
+from vbotflow.campaigns.build import group_chunks, group_label, group_label_ends
 
 
 def _chunks(n: int) -> list[dict]:
@@ -40,3 +40,8 @@ def test_at_least_one_task() -> None:
 def test_the_label_is_the_campaign_name_or_the_first_and_last_of_a_group() -> None:
     assert group_label(_chunks(1)) == "nhac_no_20261126_1"
     assert group_label(_chunks(28)) == "nhac_no_20261126_1 … nhac_no_20261126_28 (28 campaigns)"
+
+
+def test_a_label_gives_back_the_ends_of_its_group() -> None:
+    assert group_label_ends(group_label(_chunks(28))) == ("nhac_no_20261126_1", "nhac_no_20261126_28")
+    assert group_label_ends(group_label(_chunks(1))) is None

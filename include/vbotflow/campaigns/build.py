@@ -89,13 +89,19 @@ def group_chunks(chunks: list[dict[str, Any]], max_groups: int) -> list[list[dic
 
 
 def group_label(chunks: list[dict[str, Any]]) -> str:
-    """What the grid shows for a create task: the campaign name, or the first and last of a group.
-
-    The console reads it back (``vbot_provider.console.airflow_runs``): keep the two forms apart.
-    """
+    """What the grid shows for a create task: the campaign name, or the first and last of a group
+    (``group_label_ends`` reads them back)."""
     if len(chunks) == 1:
         return str(chunks[0]["campaign_name"])
     return f"{chunks[0]['campaign_name']}{GROUP_LABEL_SEPARATOR}{chunks[-1]['campaign_name']} ({len(chunks)} campaigns)"
+
+
+def group_label_ends(label: str) -> tuple[str, str] | None:
+    """The first and last campaign names of a group's ``group_label``; None for a single campaign's."""
+    if GROUP_LABEL_SEPARATOR not in label:
+        return None
+    first, rest = label.split(GROUP_LABEL_SEPARATOR, 1)
+    return first, rest.rsplit(" (", 1)[0]
 
 
 def _clean_list(config: CampaignConfig, run_date: date, crm_engine: Engine, db_engine: Engine, limit: int | None,

@@ -299,12 +299,7 @@ def chunk_positions(engine: Engine, names: Iterable[tuple[str, str]]) -> dict[tu
                        campaign_run.c.chunk_number)
              .where(sa.tuple_(campaign_run.c.config_name, campaign_run.c.campaign_name).in_(sorted(names))))
     with engine.connect() as conn:
-        return {(config, name): (_as_date(day), chunk) for config, name, day, chunk in conn.execute(query)}
-
-
-def _as_date(value: date | str) -> date:
-    # SQLite hands back the ISO text of a DATE in some expressions.
-    return date.fromisoformat(value) if isinstance(value, str) else value
+        return {(config, name): (day, chunk) for config, name, day, chunk in conn.execute(query)}
 
 
 def list_runs(engine: Engine, *, state: str | None = None, config_name: str | None = None,

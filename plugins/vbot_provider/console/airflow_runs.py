@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from vbotflow.campaigns.build import GROUP_LABEL_SEPARATOR
+from vbotflow.campaigns.build import GROUP_LABEL_SEPARATOR, group_label_ends
 from vbotflow.campaigns.config import dag_id_for
 
 CREATE_TASK_ID = "create_campaign"
@@ -32,14 +32,6 @@ class TaskRef:
     run_id: str
     task_id: str
     map_index: int
-
-
-def _group_ends(label: str) -> tuple[str, str] | None:
-    """The first and last campaign names of a group's label; None for a single campaign's."""
-    if GROUP_LABEL_SEPARATOR not in label:
-        return None
-    first, rest = label.split(GROUP_LABEL_SEPARATOR, 1)
-    return first, rest.rsplit(" (", 1)[0]
 
 
 def create_tasks(rows: Iterable[Mapping[str, Any]], chunk_positions: ChunkPositions) -> dict[str, TaskRef]:
@@ -60,7 +52,7 @@ def create_tasks(rows: Iterable[Mapping[str, Any]], chunk_positions: ChunkPositi
              .order_by(sa.func.coalesce(TaskInstance.start_date, TaskInstance.queued_dttm).asc()))
     with create_session() as session:
         instances = [(config_of_dag[dag_id], TaskRef(dag_id, run_id, CREATE_TASK_ID, map_index), label,
-                      _group_ends(label)) for dag_id, run_id, map_index, label in session.execute(query)]
+                      group_label_ends(label)) for dag_id, run_id, map_index, label in session.execute(query)]
     positions = chunk_positions({(config, name) for config, _, _, ends in instances if ends for name in ends})
     found: dict[str, TaskRef] = {}
     for config, ref, label, ends in instances:  # oldest first: a later instance overwrites an earlier one
