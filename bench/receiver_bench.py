@@ -189,21 +189,25 @@ def paced(url: str, run_id: int, args: argparse.Namespace) -> dict:
     requests; a short calibration run measures the latency the pause must leave room for."""
     connections = args.paced_connections
     delay_ms = round(connections * 1000 / args.paced_rate)
+
+    def repaced(delay_ms: int, rate: float) -> int:
+        """The pause that leaves room for the latency a run at ``rate`` showed."""
+        latency_ms = max(0.0, connections * 1000 / rate - delay_ms)
+        return max(0, round(connections * 1000 / args.paced_rate - latency_ms))
+
     for _ in range(5):  # short probes until one comes near the rate: the latency depends on the load itself
         probe = wrk(url, run_id=run_id, seconds=3, connections=connections, threads=args.wrk_threads,
                     delay_ms=delay_ms)
         if abs(probe["rate"] / args.paced_rate - 1) <= 0.02:
             break
-        latency_ms = max(0.0, connections * 1000 / probe["rate"] - delay_ms)
-        delay_ms = max(0, round(connections * 1000 / args.paced_rate - latency_ms))
+        delay_ms = repaced(delay_ms, probe["rate"])
     for attempt in range(3):  # a measured run that fell short of the rate is paced again from its own figures
         result = wrk(url, run_id=run_id + 1 + attempt, seconds=args.seconds, connections=connections,
                      threads=args.wrk_threads, delay_ms=delay_ms)
         result.update(delay_ms=delay_ms, measured_runs=attempt + 1)
         if result["rate"] >= PACED_RATE_TOLERANCE * args.paced_rate or delay_ms == 0:
             break
-        latency_ms = max(0.0, connections * 1000 / result["rate"] - delay_ms)
-        delay_ms = max(0, round(connections * 1000 / args.paced_rate - latency_ms))
+        delay_ms = repaced(delay_ms, result["rate"])
     return result
 
 

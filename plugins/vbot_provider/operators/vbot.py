@@ -140,7 +140,7 @@ def create_campaigns_once(
     if len(chunks) == 1:  # a task per campaign: its own error, as it came
         return [create(chunks[0])]
     ids: list[int] = []
-    skipped: list[str] = []
+    skipped = 0
     final: list[str] = []
     transient: list[str] = []
     for chunk in chunks:
@@ -148,7 +148,8 @@ def create_campaigns_once(
         try:
             ids.append(create(chunk))
         except AirflowSkipException as err:
-            skipped.append(str(err))
+            skipped += 1
+            log.info("Skipped: %s", err)
         except AirflowFailException as err:
             final.append(f"{key}: {err}")
             log.warning("Campaign run %s not created, and a retry would not help: %s", key, err)
@@ -156,15 +157,13 @@ def create_campaigns_once(
             transient.append(f"{key}: {type(err).__name__}: {err}")
             log.warning("Campaign run %s not created for now (%s: %s); going on with the group", key,
                         type(err).__name__, err)
-    for reason in skipped:
-        log.info("Skipped: %s", reason)
     if not final and not transient:
         if not ids:
             raise AirflowSkipException(f"none of the {len(chunks)} campaign(s) had contacts left; nothing was sent")
         return ids
     # One line per chunk not created, each starting with its run key (the alert reads them).
     summary = (f"{len(final) + len(transient)} of {len(chunks)} campaign(s) not created ({len(ids)} created or "
-               f"found created, {len(skipped)} skipped):\n" + "\n".join(f"- {m}" for m in final + transient))
+               f"found created, {skipped} skipped):\n" + "\n".join(f"- {m}" for m in final + transient))
     if transient:
         raise ChunksNotCreatedError(summary + "\nA retry sends only the campaigns not created.")
     raise AirflowFailException(summary)
