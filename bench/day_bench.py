@@ -209,11 +209,8 @@ def parts(config: Any, run_date: Any, crm_url: str, db_url: str, contacts: int, 
         planned = timed(times, "list store (save_daily_list)",
                         lambda: list_store.save_daily_list(db, config, run_date, result, hashes))
 
-        sample = planned[:sample_chunks]  # one create task's group
-        grouped = timed(times, "create: chunks_contacts", lambda: list_store.chunks_contacts(
-            db, [c.run_key for c in sample]))
-        for chunk in sample:
-            contacts_ = grouped[chunk.run_key]
+        for chunk in planned[:sample_chunks]:
+            contacts_ = timed(times, "create: chunk_contacts", lambda c=chunk: list_store.chunk_contacts(db, c.run_key))
             body = timed(times, "create: body", lambda c=chunk, cs=contacts_: hook.build_create_body(
                 config.template_id, c.campaign_name, cs, group_code=config.group_code))
             spec = outbox.ChunkSpec(config.name, run_date, chunk.chunk_number, config.template_id,

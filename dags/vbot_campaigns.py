@@ -131,19 +131,18 @@ def build_dag(config: CampaignConfig) -> Any:
             from vbot_provider.operators.vbot import ChunkToCreate, create_campaigns_once
             from vbot_provider.operators.window import fail_unless_window_open
             from vbotflow.campaigns.build import group_label
-            from vbotflow.campaigns.list_store import chunks_contacts
+            from vbotflow.campaigns.list_store import chunk_contacts
 
             get_current_context()["campaigns"] = group_label(chunks)  # type: ignore[typeddict-unknown-key]
             run_date = _run_date(context["params"], context)
             with integration_engine() as db:
-                contacts = chunks_contacts(db, [c["run_key"] for c in chunks])
                 # The window is asked only for a chunk that would really be sent: a rerun of a created
                 # day returns its campaign ids at any hour.
                 return create_campaigns_once(
                     hook=VBotHook(), engine=db, config_name=config.name, run_date=run_date,
                     template_id=config.template_id, group_code=config.group_code,
-                    chunks=[ChunkToCreate(c["chunk_number"], c["campaign_name"], contacts[c["run_key"]])
-                            for c in chunks],
+                    chunks=[ChunkToCreate(c["chunk_number"], c["campaign_name"],
+                                          lambda key=c["run_key"]: chunk_contacts(db, key)) for c in chunks],
                     before_send=lambda: fail_unless_window_open(run_date, config.window_start, config.window_end),
                 )
 

@@ -24,7 +24,7 @@ DAY = date(2026, 11, 26)
 
 def _chunk(n: int, people: int = 2) -> ChunkToCreate:
     contacts = [{"phone": f"09{n:02d}{i:06d}", "name": f"Khách {n}-{i}"} for i in range(people)]
-    return ChunkToCreate(n, f"nhac_no_20261126_{n}", contacts)
+    return ChunkToCreate(n, f"nhac_no_20261126_{n}", lambda: contacts)
 
 
 def _key(n: int) -> str:
@@ -76,6 +76,21 @@ def test_a_group_creates_each_chunk_once_in_order_and_a_rerun_sends_nothing(hook
     assert [r["payload_sha256"] for r in rows] == [payload_sha256(body) for body in sent]
 
 
+def test_each_chunk_reads_its_contacts_when_its_turn_comes(hook, engine, vbot) -> None:
+    posted_before_read: list[int] = []
+
+    def reader(n: int):
+        def read() -> list[dict]:
+            posted_before_read.append(len(_posted_names(vbot)))  # an erasure until now is seen
+            return _chunk(n).read_contacts()
+        return read
+
+    _answer(vbot, 661, 662, 663)
+    assert _send(hook, engine, [ChunkToCreate(n, f"nhac_no_20261126_{n}", reader(n)) for n in (1, 2, 3)]) == [
+        661, 662, 663]
+    assert posted_before_read == [0, 1, 2]
+
+
 def test_a_refused_chunk_does_not_stop_the_others_and_fails_the_task_without_retry(hook, engine, vbot) -> None:
     chunks = [_chunk(1), _chunk(2), _chunk(3)]
     _answer(vbot, 611, {"status": 0, "error": 201, "msg": "Tham số không hợp lệ"}, 613)
@@ -110,7 +125,7 @@ def test_a_chunk_that_may_exist_is_not_resent_and_the_alert_names_only_its_resol
     chunks = [_chunk(1), _chunk(2), _chunk(3), _chunk(4)]
     # Chunk 2 was taken by a worker that died mid-POST; chunk 4 will be refused by VBot.
     dead = outbox.ChunkSpec("nhac_no", DAY, 2, 2932, "nhac_no_20261126_2", 2, payload_sha256(
-        hook.build_create_body(2932, "nhac_no_20261126_2", chunks[1].contacts)))
+        hook.build_create_body(2932, "nhac_no_20261126_2", chunks[1].read_contacts())))
     assert outbox.claim_for_send(engine, dead) is None
     _answer(vbot, 631, 633, {"status": 0, "error": 201, "msg": "bad"})
     with pytest.raises(AirflowFailException) as failed:
@@ -137,12 +152,13 @@ def test_a_chunk_that_may_exist_is_not_resent_and_the_alert_names_only_its_resol
 
 
 def test_erased_chunks_are_skipped_and_the_rest_created(hook, engine, vbot) -> None:
-    erased = ChunkToCreate(2, "nhac_no_20261126_2", [])
+    erased = ChunkToCreate(2, "nhac_no_20261126_2", lambda: [])
     _answer(vbot, 641, 643)
     assert _send(hook, engine, [_chunk(1), erased, _chunk(3)]) == [641, 643]
     assert outbox.get_run(engine, _key(2)) is None  # nothing taken, nothing sent
     with pytest.raises(AirflowSkipException, match="none of the 2 campaign"):
-        _send(hook, engine, [ChunkToCreate(5, "nhac_no_20261126_5", []), ChunkToCreate(6, "nhac_no_20261126_6", [])])
+        _send(hook, engine, [ChunkToCreate(5, "nhac_no_20261126_5", lambda: []),
+                             ChunkToCreate(6, "nhac_no_20261126_6", lambda: [])])
     assert len(_posted_names(vbot)) == 2
 
 

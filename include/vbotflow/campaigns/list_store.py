@@ -141,19 +141,11 @@ def chunk_contacts(engine: Engine, run_key: str) -> list[dict[str, str]]:
 
     Contacts erased on request before the chunk was sent (their phone is a pseudonym) are left out.
     """
-    return chunks_contacts(engine, [run_key])[run_key]
-
-
-def chunks_contacts(engine: Engine, run_keys: list[str]) -> dict[str, list[dict[str, str]]]:
-    """``chunk_contacts`` of several chunks in one query: run key → contacts (empty when none are left)."""
-    query = (sa.select(campaign_contact.c.run_key, campaign_contact.c.fields_json)
-             .where(campaign_contact.c.run_key.in_(run_keys), campaign_contact.c.deidentified_at.is_(None))
+    query = (sa.select(campaign_contact.c.fields_json)
+             .where(campaign_contact.c.run_key == run_key, campaign_contact.c.deidentified_at.is_(None))
              .order_by(campaign_contact.c.campaign_contact_id))
-    found: dict[str, list[dict[str, str]]] = {key: [] for key in run_keys}
     with engine.connect() as conn:
-        for run_key, text in conn.execute(query):
-            found[run_key].append(json.loads(text))
-    return found
+        return [json.loads(text) for text in conn.execute(query).scalars()]
 
 
 def day_summary(engine: Engine, config_name: str, run_date: date) -> dict[str, Any]:

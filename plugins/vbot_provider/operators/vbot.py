@@ -100,11 +100,15 @@ def create_campaign_once(
 
 @dataclass(frozen=True)
 class ChunkToCreate:
-    """One chunk of a create task's group: what ``create_campaign_once`` needs besides the day's settings."""
+    """One chunk of a create task's group: what ``create_campaign_once`` needs besides the day's settings.
+
+    Its contacts are read when its turn comes, right before its create: a person erased while the
+    group's earlier chunks were being sent is not in the body.
+    """
 
     chunk_number: int
     campaign_name: str
-    contacts: Sequence[Mapping[str, object]]
+    read_contacts: Callable[[], Sequence[Mapping[str, object]]]
 
 
 class ChunksNotCreatedError(VBotError):
@@ -134,7 +138,7 @@ def create_campaigns_once(
     def create(chunk: ChunkToCreate) -> int:
         return create_campaign_once(
             hook=hook, engine=engine, config_name=config_name, run_date=run_date, chunk_number=chunk.chunk_number,
-            template_id=template_id, campaign_name=chunk.campaign_name, contacts=chunk.contacts,
+            template_id=template_id, campaign_name=chunk.campaign_name, contacts=chunk.read_contacts(),
             group_code=group_code, before_send=before_send)
 
     if len(chunks) == 1:  # a task per campaign: its own error, as it came
