@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from vbotflow.campaigns.config import ConfigError, load_config, load_configs
+from vbotflow.campaigns.config import CAMPAIGN_NAME_MAX_CHARS, ConfigError, load_config, load_configs
 
 VALID = {
     "name": "nhac_no",
@@ -103,6 +103,19 @@ def test_required_keys(tmp_path, missing) -> None:
     doc = {k: v for k, v in VALID.items() if k != missing}
     with pytest.raises(ConfigError, match=f"field '{missing}': is required"):
         load_config(_write(tmp_path, doc))
+
+
+def test_campaign_names_must_fit_the_label_airflow_keeps_for_a_create_task(tmp_path) -> None:
+    # "nhac_no_" + x… + "_20261231_999999": the longest name a template makes, 8 + k + 16 characters
+    fits = load_config(_write(tmp_path, {**VALID, "campaign_name": "{config}_" + "x" * 90 + "_{yyyymmdd}_{n}"}))
+    assert len(fits.campaign_name_for(date(2026, 12, 31), 999_999)) == CAMPAIGN_NAME_MAX_CHARS == 114
+    path = _write(tmp_path, {**VALID, "campaign_name": "{config}_" + "x" * 91 + "_{yyyymmdd}_{n}"})
+    with pytest.raises(ConfigError) as raised:
+        load_config(path)
+    assert str(raised.value) == (
+        f"{path}: field 'campaign_name': '{{config}}_{'x' * 91}_{{yyyymmdd}}_{{n}}' makes names of up to 115 "
+        f"characters ('nhac_no_{'x' * 91}_20261231_999999'); at most 114 fit in the label Airflow keeps for a "
+        "create task (250 characters, two names)")
 
 
 def test_relaxing_the_law_must_be_explicit(tmp_path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from vbotflow.campaigns.build import group_chunks, group_label, group_label_ends
+from vbotflow.campaigns.config import CAMPAIGN_NAME_MAX_CHARS, TASK_LABEL_MAX_CHARS
 
 
 def _chunks(n: int) -> list[dict]:
@@ -45,3 +46,9 @@ def test_the_label_is_the_campaign_name_or_the_first_and_last_of_a_group() -> No
 def test_a_label_gives_back_the_ends_of_its_group() -> None:
     assert group_label_ends(group_label(_chunks(28))) == ("nhac_no_20261126_1", "nhac_no_20261126_28")
     assert group_label_ends(group_label(_chunks(1))) is None
+
+
+def test_the_label_of_the_longest_names_fits_the_column_airflow_keeps_it_in() -> None:
+    longest = [{"chunk_number": n, "campaign_name": "x" * CAMPAIGN_NAME_MAX_CHARS} for n in range(999_999)]
+    assert len(group_label(longest)) == TASK_LABEL_MAX_CHARS
+    assert len(group_label(longest[:1])) <= TASK_LABEL_MAX_CHARS

@@ -41,6 +41,13 @@ LEGAL_FREQUENCY_CAP_HOURS = 24
 VBOT_RESERVED_KEYS = ("phone", "numberCall")
 DAY_OFFSET_PATTERN = r"^[+-]\d+d$"
 NAME_PATTERN = r"^[a-z][a-z0-9_]{0,59}$"
+# Airflow keeps a task instance's label (its rendered map index) in a VARCHAR(250) column: on
+# PostgreSQL a longer label fails the task after it ran. A create task's label is a campaign name,
+# or "first … last (N campaigns)" (build.group_label), so two names, the separator and the count
+# (six digits at most) must fit.
+TASK_LABEL_MAX_CHARS = 250
+LONGEST_CHUNK_NUMBER = 999_999
+CAMPAIGN_NAME_MAX_CHARS = (TASK_LABEL_MAX_CHARS - len(" … ") - len(f" ({LONGEST_CHUNK_NUMBER} campaigns)")) // 2
 
 
 class ConfigError(ValueError):
@@ -164,7 +171,8 @@ class CampaignConfig(_Section):
     campaign_name: str = Field(
         "{config}_{yyyymmdd}_{n}",
         description="VBot campaign name; placeholders {config}, {yyyymmdd}, {date} and {n} (the chunk "
-                    "number). {n} and a date are required: every campaign needs a name of its own. No '…'.")
+                    "number). {n} and a date are required: every campaign needs a name of its own. No '…'. "
+                    f"At most {CAMPAIGN_NAME_MAX_CHARS} characters (a create task's label holds two names).")
     schedule: str = Field("0 8 * * *", description="Cron, Asia/Ho_Chi_Minh.")
     calling_window: CallingWindow = CallingWindow()
     suppression: Suppression = Suppression()
@@ -225,6 +233,15 @@ class CampaignConfig(_Section):
         if missing:
             raise ValueError(f"not mapped in 'fields': {', '.join(missing)}")
         return required
+
+    @model_validator(mode="after")
+    def _names_fit_a_task_label(self) -> CampaignConfig:
+        longest = self.campaign_name_for(date(2026, 12, 31), LONGEST_CHUNK_NUMBER)
+        if len(longest) > CAMPAIGN_NAME_MAX_CHARS:
+            raise _FieldProblem("campaign_name", f"{self.campaign_name!r} makes names of up to {len(longest)} "
+                                f"characters ({longest!r}); at most {CAMPAIGN_NAME_MAX_CHARS} fit in the label "
+                                f"Airflow keeps for a create task ({TASK_LABEL_MAX_CHARS} characters, two names)")
+        return self
 
     @model_validator(mode="after")
     def _within_the_law(self) -> CampaignConfig:
