@@ -4,7 +4,8 @@ SQLAlchemy's pool checkout and return (with its reset), plus switching a pooled 
 autocommit and back, cost more CPU than the INSERT itself. These connections are made by the
 engine (its URL, connect arguments and timeouts), then detached from its pool and kept here in
 autocommit mode: taking one is a ``deque.pop``. There are never more than the threads that use
-them at once. ``engine.dispose()`` closes them, like the engine's own pool.
+them at once. ``engine.dispose()`` closes them, like the engine's own pool. Beside them, the
+process's ``Batcher`` of those INSERTs.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ import psycopg
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from vbotflow.receiver.batching import Batcher
+
 
 class HotConnections:
     """Idle autocommit connections of one engine, in one process."""
@@ -29,6 +32,8 @@ class HotConnections:
         self._idle: deque[psycopg.Connection] = deque()
         self._pid = os.getpid()
         self._closed = False
+        # The INSERTs of deliveries arriving together go as one statement (``batching``).
+        self.inserts: Batcher = Batcher()
 
     def _new(self) -> psycopg.Connection:
         try:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TypeVar
@@ -15,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
+from vbotflow.receiver.batching import LandAlone
 from vbotflow.receiver.delivery import Delivery
 from vbotflow.receiver.hotconn import hot_connections
 from vbotflow.receiver.parse import Parsed, parse_delivery
@@ -93,6 +95,25 @@ def _pg_insert_sql() -> str:
 
 
 _EARLIER_EVENT_SQL = "SELECT event_id FROM webhook_event WHERE dedupe_key = %s"
+_EARLIER_EVENTS_SQL = "SELECT dedupe_key, event_id FROM webhook_event WHERE dedupe_key = ANY(%s)"
+
+
+@functools.cache
+def _pg_insert_rows_sql(rows: int) -> str:
+    """``_pg_insert_sql`` for ``rows`` rows, parameters by position (every column of each row in turn),
+    returning each inserted row's key beside its id."""
+    head, _, rest = _pg_insert_sql().partition(" VALUES ")
+    one_row, _, _ = rest.partition(" ON CONFLICT ")
+    if re.findall(r"%\((\w+)\)s", one_row) != list(_EVENT_COLUMNS):
+        raise RuntimeError("the INSERT's parameters are not in _EVENT_COLUMNS order: rows go by position")
+    one_row = re.sub(r"%\((\w+)\)s", "%s", one_row)
+    return (f"{head} VALUES {', '.join([one_row] * rows)} ON CONFLICT (dedupe_key) DO NOTHING "
+            "RETURNING webhook_event.event_id, webhook_event.dedupe_key")
+
+
+def _as_sqlalchemy_error(statement: str, conn: psycopg.Connection, err: psycopg.Error) -> sa.exc.DBAPIError:
+    return sa.exc.DBAPIError.instance(statement, None, err, psycopg.Error,
+                                      connection_invalidated=bool(conn.broken or conn.closed))
 
 
 def _insert_event_psycopg(engine: Engine, row: dict[str, object]) -> tuple[int, bool]:
@@ -112,14 +133,42 @@ def _insert_event_psycopg(engine: Engine, row: dict[str, object]) -> tuple[int, 
             statement = _EARLIER_EVENT_SQL
             return conn.execute(statement, (row["dedupe_key"],)).fetchone()[0], True
         except psycopg.Error as err:
-            raise sa.exc.DBAPIError.instance(statement, None, err, psycopg.Error,
-                                             connection_invalidated=bool(conn.broken or conn.closed)) from err
+            raise _as_sqlalchemy_error(statement, conn, err) from err
+
+
+def _insert_events_psycopg(engine: Engine, rows: Sequence[dict[str, object]]) -> list[tuple[int, bool]]:
+    """``_insert_event_psycopg`` of several deliveries in one INSERT (``batching``): ``(event_id, duplicate)``
+    for each row in order. A repeat of a row stored earlier, or of one earlier in the same statement,
+    is a duplicate of that row. An outage is raised as a SQLAlchemy error; any other failure may be one
+    row's fault, so each row then lands alone (``LandAlone``)."""
+    with hot_connections(engine).connection() as conn:
+        statement = _pg_insert_rows_sql(len(rows))
+        try:
+            inserted = conn.execute(statement, [row[c] for row in rows for c in _EVENT_COLUMNS],
+                                    prepare=True).fetchall()
+            ids = {key: event_id for event_id, key in inserted}
+            missing = [row["dedupe_key"] for row in rows if row["dedupe_key"] not in ids]
+            if missing:
+                statement = _EARLIER_EVENTS_SQL
+                ids.update(conn.execute(statement, (missing,)).fetchall())
+        except (psycopg.OperationalError, psycopg.InterfaceError) as err:
+            raise _as_sqlalchemy_error(statement, conn, err) from err
+        except Exception as err:
+            raise LandAlone from err
+    new = {key for _, key in inserted}
+    results = []
+    for row in rows:
+        key = row["dedupe_key"]
+        results.append((ids[key], key not in new))
+        new.discard(key)  # a second copy in the same statement is a duplicate of the first
+    return results
 
 
 def _land_once(engine: Engine, delivery: Delivery, parsed: Parsed, via: str) -> LandResult:
     row = _event_row(delivery, parsed, via)
     if not parsed.records and engine.dialect.driver == "psycopg":
-        event_id, duplicate = _insert_event_psycopg(engine, row)
+        event_id, duplicate = hot_connections(engine).inserts.submit(
+            row, lambda rows: _insert_events_psycopg(engine, rows), lambda one: _insert_event_psycopg(engine, one))
         return LandResult(event_id=event_id, duplicate=duplicate)
     if not parsed.records:
         # One statement, committed by itself (autocommit): one round trip instead of BEGIN, INSERT, COMMIT.
