@@ -265,7 +265,7 @@ def test_after_the_window_closed_a_day_not_yet_sent_fails_and_nothing_is_sent(ai
 
 def test_a_day_of_more_campaigns_than_create_tasks_sends_each_once_in_groups(airflow_db, db_url, monkeypatch,
                                                                             tmp_path) -> None:
-    from vbot_provider.console.airflow_runs import create_tasks
+    from vbot_provider.console.airflow_runs import CLOCK_MARGIN, create_tasks
     from vbotflow.campaigns import outbox
 
     with campaign_env(monkeypatch, tmp_path, db_url) as env:
@@ -300,6 +300,9 @@ def test_a_day_of_more_campaigns_than_create_tasks_sends_each_once_in_groups(air
         group_of = {c["run_key"]: i for i, g in enumerate(groups) for c in g}
         assert {key: (ref.run_id, ref.map_index) for key, ref in refs.items()} == {
             key: (run.run_id, index) for key, index in group_of.items()}
+        # Task instances that ran before rows were written (beyond the clocks' margin) did not send them.
+        later = [{**r, "created_at": r["created_at"] + CLOCK_MARGIN + timedelta(minutes=10)} for r in runs]
+        assert create_tasks(later, lambda names: outbox.chunk_positions(engine, names)) == {}
 
         # A rerun sends nothing and still succeeds.
         rerun = env.dag("payment_reminder").test(run_conf={"run_date": env.run_date.isoformat()},

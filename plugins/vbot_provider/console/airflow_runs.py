@@ -13,13 +13,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from vbotflow.campaigns.build import GROUP_LABEL_SEPARATOR, group_label_ends
 from vbotflow.campaigns.config import dag_id_for
 
 CREATE_TASK_ID = "create_campaign"
+CLOCK_MARGIN = timedelta(hours=1)
 BUILD_TASK_ID = "build_list"
 
 # (config, campaign name) → (run date, chunk number) of the campaign_run rows with those names.
@@ -44,12 +45,16 @@ def create_tasks(rows: Iterable[Mapping[str, Any]], chunk_positions: ChunkPositi
     if not rows:
         return {}
     config_of_dag = {dag_id_for(r["config_name"]): r["config_name"] for r in rows}
+    started = sa.func.coalesce(TaskInstance.start_date, TaskInstance.queued_dttm)
     query = (sa.select(TaskInstance.dag_id, TaskInstance.run_id, TaskInstance.map_index,
                        TaskInstance.rendered_map_index)
              .where(TaskInstance.dag_id.in_(set(config_of_dag)), TaskInstance.task_id == CREATE_TASK_ID,
+                    # A create task runs after build_list wrote its rows: older ones (every group task of
+                    # the DAG's history) cannot have handled these. An hour's margin for the clocks.
+                    started >= min(_as_utc(r["created_at"]) for r in rows) - CLOCK_MARGIN,
                     sa.or_(TaskInstance.rendered_map_index.in_({r["campaign_name"] for r in rows}),
                            TaskInstance.rendered_map_index.contains(GROUP_LABEL_SEPARATOR, autoescape=True)))
-             .order_by(sa.func.coalesce(TaskInstance.start_date, TaskInstance.queued_dttm).asc()))
+             .order_by(started.asc()))
     with create_session() as session:
         instances = [(config_of_dag[dag_id], TaskRef(dag_id, run_id, CREATE_TASK_ID, map_index), label,
                       group_label_ends(label)) for dag_id, run_id, map_index, label in session.execute(query)]
@@ -67,6 +72,11 @@ def create_tasks(rows: Iterable[Mapping[str, Any]], chunk_positions: ChunkPositi
         for row in handled:
             found[row["run_key"]] = ref
     return found
+
+
+def _as_utc(moment: datetime) -> datetime:
+    """``campaign_run`` times are UTC; SQLite hands them back without their zone."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def xcom_value(dag_id: str, run_id: str, task_id: str, key: str, map_index: int = -1) -> object | None:
