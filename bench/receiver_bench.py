@@ -147,7 +147,8 @@ class CpuMeter:
 
 def connections_per_worker(server: subprocess.Popen, url: str) -> list[int]:
     """wrk's connections each gunicorn worker holds, most first. A gthread worker keeps every keep-alive
-    connection it accepted: when one worker took most of them, that round measures about one process."""
+    connection it accepted: when one worker took most of them, that round measured about one process
+    (as before 2026-11-28 night, when ``receiver/worker.py`` began sharing them out)."""
     port = int(url.rsplit(":", 1)[1])
     return sorted((sum(1 for c in worker.net_connections(kind="tcp")
                        if c.status == psutil.CONN_ESTABLISHED and c.laddr.port == port)
@@ -163,6 +164,15 @@ def count_rows(db_url: str, label: str) -> int | None:
         count = conn.execute(sa.text(f"SELECT count(*) FROM {TABLES[label]}")).scalar_one()
     engine.dispose()
     return count
+
+
+def _worker_class() -> str:
+    from vbotflow.receiver import gunicorn_conf
+
+    return gunicorn_conf.worker_class
+
+
+WORKER_CLASS = _worker_class()
 
 
 def default_config() -> tuple[int, int]:
@@ -268,7 +278,7 @@ def main() -> int:
     is_default = (workers, threads) == (default_workers, default_threads)
     results: dict = {"machine": machine(), "postgresql": pg_version, "synchronous_commit": sync_commit,
                      "loadavg_before": Path("/proc/loadavg").read_text().strip(),
-                     "gunicorn": {"workers": workers, "threads": threads, "worker_class": "gthread",
+                     "gunicorn": {"workers": workers, "threads": threads, "worker_class": WORKER_CLASS,
                                   "default_config": is_default},
                      "wrk": {"threads": args.wrk_threads, "connections": args.connections, "seconds": args.seconds},
                      "saturation": {label: [] for label in apps}, "paced": {}}
@@ -352,7 +362,7 @@ def main() -> int:
 
     print(f"machine: {results['machine']}; PostgreSQL {pg_version} (synchronous_commit={sync_commit})")
     print(f"load average before: {results['loadavg_before']}; after: {results['loadavg_after']}")
-    print(f"gunicorn gthread {workers} workers x {threads} threads "
+    print(f"gunicorn {WORKER_CLASS} {workers} workers x {threads} threads "
           f"({'the default configuration' if is_default else 'NOT the default configuration'}; same for every app); "
           f"wrk {args.wrk_threads} threads, {args.seconds} s per run\n")
     print("| app | phase | connections (per worker) | requests/s | p50 ms | p90 ms | p99 ms | errors | rows stored "

@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import quote, unquote, unquote_plus
@@ -85,6 +86,44 @@ def test_concurrent_deliveries_with_duplicates_are_stored_exactly_once(db_url: s
     assert {e["kind"] for e in stored} == {"autocall", "call_history"}
     assert len(call_records(db_url)) == record_count
     assert not list((tmp_path / "spool").glob("*.json"))
+
+
+def _connections_per_worker(master: subprocess.Popen, port: int) -> list[int]:
+    return sorted((sum(1 for c in worker.net_connections(kind="tcp")
+                       if c.status == psutil.CONN_ESTABLISHED and c.laddr.port == port)
+                   for worker in psutil.Process(master.pid).children()), reverse=True)
+
+
+def test_a_burst_of_keep_alive_connections_is_shared_by_the_workers(db_url: str, tmp_path: Path) -> None:
+    # A gthread worker keeps each connection it accepts; the first worker to wake could take a whole
+    # burst (every sender's keep-alive connection on one process). Several bursts: that was luck.
+    workers, threads = 3, 4
+    with gunicorn_process(db_url, tmp_path / "spool", tmp_path / "gunicorn.log", workers, threads) as (url, master):
+        port = int(url.rsplit(":", 1)[1])
+
+        def wait_until(done: Callable[[], bool]) -> None:
+            deadline = time.monotonic() + 30
+            while not done():
+                assert time.monotonic() < deadline, _connections_per_worker(master, port)
+                time.sleep(0.05)
+
+        def burst() -> list[int]:
+            clients = [socket.create_connection(("127.0.0.1", port)) for _ in range(workers * threads)]
+            try:
+                wait_until(lambda: sum(_connections_per_worker(master, port)) == len(clients))
+                return _connections_per_worker(master, port)
+            finally:
+                for client in clients:
+                    client.close()
+                wait_until(lambda: not sum(_connections_per_worker(master, port)))
+
+        # Workers start accepting once they have loaded the app: until every one took a connection.
+        deadline = time.monotonic() + 60
+        while not all(burst()):
+            assert time.monotonic() < deadline, "not every worker accepts connections"
+        for n in range(5):
+            held = burst()
+            assert len(held) == workers and held[0] <= 2 * threads, (n, held)
 
 
 def test_a_query_string_token_is_masked_in_the_gunicorn_access_log(db_url: str, tmp_path: Path) -> None:

@@ -31,8 +31,9 @@ from vbotflow.receiver.logmask import SecretRedactor, configured_secrets, mask_t
 
 bind = os.environ.get("VBOTFLOW_RECEIVER_BIND", "127.0.0.1:8081")
 workers = int(os.environ.get("VBOTFLOW_RECEIVER_WORKERS", str(min(4, (os.cpu_count() or 1) + 1))))
+# gthread, sharing a burst of keep-alive connections among the workers (``worker``).
+worker_class = "vbotflow.receiver.worker.BalancedThreadWorker"
 # Threads: a request spends most of its time waiting for the database commit.
-worker_class = "gthread"
 threads = int(os.environ.get("VBOTFLOW_RECEIVER_THREADS", "8"))
 timeout = 30
 graceful_timeout = 20
