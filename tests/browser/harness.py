@@ -25,6 +25,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support import expected_conditions as ec
+from selenium.webdriver.support.ui import WebDriverWait
 
 T = TypeVar("T")
 
@@ -58,6 +60,18 @@ def new_driver(user_data_dir: Path, *, timezone: str = "UTC") -> WebDriver:
     # The browser's own time zone comes from TZ: UTC, like a server or a CI machine.
     service = Service(chromedriver, env={**os.environ, "TZ": timezone})
     return webdriver.Chrome(options=options, service=service)
+
+
+def console_frame(driver: WebDriver, airflow: str, page: str = "") -> str:
+    """Open the campaign console inside the Airflow UI at ``airflow`` and switch into its frame; returns
+    the frame's first address."""
+    driver.switch_to.default_content()
+    driver.get(f"{airflow}/plugin/vbot-console" + (f"/vbot-console/{page}" if page else ""))
+    frame = WebDriverWait(driver, 60).until(ec.presence_of_element_located((By.CSS_SELECTOR, "iframe")))
+    src = frame.get_attribute("src")
+    driver.switch_to.frame(frame)
+    WebDriverWait(driver, 60).until(ec.presence_of_element_located((By.CSS_SELECTOR, "header.top nav")))
+    return src
 
 
 def wait_until(predicate: Callable[[], T], timeout: float, what: str, interval: float = 0.25) -> T:

@@ -19,6 +19,7 @@ from urllib.parse import quote, unquote
 import pytest
 import requests
 
+from tests.browser.harness import console_frame
 from tests.stack import Stack, all_day_configs
 from vbotflow.campaigns import outbox
 from vbotflow.vbot.timestamps import VIETNAM
@@ -61,26 +62,11 @@ def day(browser_stack: Stack) -> dict[str, Any]:
     return {"date": today, "run_id": run_id, "tasks": tasks, "reconcile_id": reconcile_id}
 
 
-def console_frame(driver: Any, stack: Stack, page: str = "") -> str:
-    """Open the console inside the Airflow UI and switch into its frame; returns the frame's first address."""
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions as ec
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    driver.switch_to.default_content()
-    driver.get(f"{stack.airflow}/plugin/vbot-console" + (f"/vbot-console/{page}" if page else ""))
-    frame = WebDriverWait(driver, 60).until(ec.presence_of_element_located((By.CSS_SELECTOR, "iframe")))
-    src = frame.get_attribute("src")
-    driver.switch_to.frame(frame)
-    WebDriverWait(driver, 60).until(ec.presence_of_element_located((By.CSS_SELECTOR, "header.top nav")))
-    return src
-
-
 def test_the_console_shows_the_days_campaigns(driver: Any, browser_stack: Stack, day: dict, login: Any) -> None:
     from selenium.webdriver.common.by import By
 
     login(driver, browser_stack, "admin")
-    assert console_frame(driver, browser_stack) == f"{browser_stack.airflow}/vbot-console/campaigns"
+    assert console_frame(driver, browser_stack.airflow) == f"{browser_stack.airflow}/vbot-console/campaigns"
     group = driver.find_element(By.CSS_SELECTOR, "section.group[data-config=payment_reminder]")
     assert group.find_element(By.TAG_NAME, "h2").text == f"{day['date']} · payment_reminder"
     rows = group.find_elements(By.CSS_SELECTOR, "tbody tr")
@@ -102,7 +88,7 @@ def test_resolving_an_ambiguous_run_shows_its_audit_row(driver: Any, browser_sta
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    console_frame(driver, browser_stack)
+    console_frame(driver, browser_stack.airflow)
     driver.find_element(By.LINK_TEXT, "Ambiguous runs").click()
     card = WebDriverWait(driver, 60).until(
         lambda d: d.find_elements(By.CSS_SELECTOR, "article.run:not(.resolved)"))[0]
@@ -138,7 +124,7 @@ def test_a_link_from_the_console_opens_the_dag_run_in_airflow(driver: Any, brows
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    console_frame(driver, browser_stack)
+    console_frame(driver, browser_stack.airflow)
     driver.find_elements(By.LINK_TEXT, "DAG run")[0].click()
     driver.switch_to.default_content()
     target = f"{browser_stack.airflow}/dags/{PAY_DAG}/runs/"
@@ -152,7 +138,7 @@ def test_a_link_from_the_console_opens_the_dag_run_in_airflow(driver: Any, brows
 def test_the_outcomes_page_shows_the_days_figures(driver: Any, browser_stack: Stack, day: dict) -> None:
     from selenium.webdriver.common.by import By
 
-    console_frame(driver, browser_stack, f"outcomes?from={day['date']}&to={day['date']}")
+    console_frame(driver, browser_stack.airflow, f"outcomes?from={day['date']}&to={day['date']}")
     figures = {k.get_attribute("data-kpi"): k.find_element(By.CLASS_NAME, "value").text
                for k in driver.find_elements(By.CSS_SELECTOR, ".kpi")}
     expected = browser_stack.request("GET", "/vbot-console/api/outcomes",
@@ -169,7 +155,7 @@ def test_a_viewer_sees_the_runs_but_no_resolve_form(driver: Any, browser_stack: 
     from selenium.webdriver.common.by import By
 
     login(driver, browser_stack, "viewer")
-    console_frame(driver, browser_stack, "ambiguous")
+    console_frame(driver, browser_stack.airflow, "ambiguous")
     cards = driver.find_elements(By.CSS_SELECTOR, "article.run:not(.resolved)")
     assert cards, "the other hung create should still wait for a verdict"
     assert not driver.find_elements(By.CSS_SELECTOR, "form.resolve")

@@ -17,6 +17,7 @@ from urllib.parse import quote, unquote
 
 import pytest
 
+from tests.browser.harness import console_frame
 from tests.stack import Stack, all_day_configs
 from vbotflow.campaigns import outbox
 from vbotflow.campaigns.build import group_chunks, group_label
@@ -64,21 +65,6 @@ def task_page(stack: Stack, run_id: str, map_index: int | None = None) -> str:
     return url if map_index is None else f"{url}/{map_index}"
 
 
-def console_frame(driver: Any, stack: Stack, page: str = "") -> str:
-    """Open the console inside the Airflow UI and switch into its frame; returns the frame's first address."""
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions as ec
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    driver.switch_to.default_content()
-    driver.get(f"{stack.airflow}/plugin/vbot-console" + (f"/vbot-console/{page}" if page else ""))
-    frame = WebDriverWait(driver, 60).until(ec.presence_of_element_located((By.CSS_SELECTOR, "iframe")))
-    src = frame.get_attribute("src")
-    driver.switch_to.frame(frame)
-    WebDriverWait(driver, 60).until(ec.presence_of_element_located((By.CSS_SELECTOR, "header.top nav")))
-    return src
-
-
 def test_the_day_is_sent_by_max_create_tasks_group_tasks(browser_stack: Stack, day: dict) -> None:
     runs, groups = day["runs"], day["groups"]
     assert len(runs) == 7 and {r["state"] for r in runs} == {"created"}, runs
@@ -102,7 +88,7 @@ def test_the_console_shows_every_run_of_the_day_with_its_group_task(driver: Any,
     from selenium.webdriver.common.by import By
 
     login(driver, browser_stack, "admin")
-    console_frame(driver, browser_stack, f"campaigns?config=payment_reminder&date={day['date']}")
+    console_frame(driver, browser_stack.airflow, f"campaigns?config=payment_reminder&date={day['date']}")
     group = driver.find_element(By.CSS_SELECTOR, "section.group[data-config=payment_reminder]")
     rows = group.find_elements(By.CSS_SELECTOR, "tbody tr")
     assert [r.get_attribute("data-run-key") for r in rows] == [r["run_key"] for r in day["runs"]]
@@ -132,7 +118,7 @@ def test_a_task_link_of_a_grouped_campaign_opens_its_groups_task_instance(driver
     index, chunks = group_of(day, 2)
     assert (index, [c["chunk_number"] for c in chunks]) == (0, [1, 2, 3, 4])
     label = group_label(chunks)
-    console_frame(driver, browser_stack, f"campaigns?config=payment_reminder&date={day['date']}")
+    console_frame(driver, browser_stack.airflow, f"campaigns?config=payment_reminder&date={day['date']}")
     row = driver.find_element(By.CSS_SELECTOR, f'tr[data-run-key="{second["run_key"]}"]')
     row.find_element(By.LINK_TEXT, "task").click()
     driver.switch_to.default_content()
