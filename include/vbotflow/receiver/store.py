@@ -94,7 +94,6 @@ def _pg_insert_sql() -> str:
                                                                               column_keys=list(_EVENT_COLUMNS)))
 
 
-_EARLIER_EVENT_SQL = "SELECT event_id FROM webhook_event WHERE dedupe_key = %s"
 _EARLIER_EVENTS_SQL = "SELECT dedupe_key, event_id FROM webhook_event WHERE dedupe_key = ANY(%s)"
 
 
@@ -111,36 +110,15 @@ def _pg_insert_rows_sql(rows: int) -> str:
             "RETURNING webhook_event.event_id, webhook_event.dedupe_key")
 
 
-def _as_sqlalchemy_error(statement: str, conn: psycopg.Connection, err: psycopg.Error) -> sa.exc.DBAPIError:
-    return sa.exc.DBAPIError.instance(statement, None, err, psycopg.Error,
-                                      connection_invalidated=bool(conn.broken or conn.closed))
-
-
-def _insert_event_psycopg(engine: Engine, row: dict[str, object]) -> tuple[int, bool]:
-    """The hot path on PostgreSQL: ``(event_id, duplicate)`` from one server-side prepared INSERT on an
-    autocommit connection, straight through psycopg (``hotconn``); a repeat looks up the earlier row
-    on the same connection.
+def _insert_events_psycopg(engine: Engine, rows: Sequence[dict[str, object]]) -> list[tuple[int, bool]]:
+    """The hot path on PostgreSQL: ``(event_id, duplicate)`` for each row in order, from one server-side
+    prepared INSERT of them all on an autocommit connection, straight through psycopg (``hotconn``).
+    A repeat of a row stored earlier, or of one earlier in the same statement, is a duplicate of that
+    row (looked up on the same connection).
 
     SQLAlchemy's execution layer cost twice the CPU of the statement itself, its pool checkout and
     return as much again. Errors come back as SQLAlchemy errors, like the rest.
     """
-    with hot_connections(engine).connection() as conn:
-        statement = _pg_insert_sql()
-        try:
-            found = conn.execute(statement, row, prepare=True).fetchone()
-            if found is not None:
-                return found[0], False
-            statement = _EARLIER_EVENT_SQL
-            return conn.execute(statement, (row["dedupe_key"],)).fetchone()[0], True
-        except psycopg.Error as err:
-            raise _as_sqlalchemy_error(statement, conn, err) from err
-
-
-def _insert_events_psycopg(engine: Engine, rows: Sequence[dict[str, object]]) -> list[tuple[int, bool]]:
-    """``_insert_event_psycopg`` of several deliveries in one INSERT (``batching``): ``(event_id, duplicate)``
-    for each row in order. A repeat of a row stored earlier, or of one earlier in the same statement,
-    is a duplicate of that row. An outage is raised as a SQLAlchemy error; any other failure may be one
-    row's fault, so each row then lands alone (``LandAlone``)."""
     with hot_connections(engine).connection() as conn:
         statement = _pg_insert_rows_sql(len(rows))
         try:
@@ -151,10 +129,9 @@ def _insert_events_psycopg(engine: Engine, rows: Sequence[dict[str, object]]) ->
             if missing:
                 statement = _EARLIER_EVENTS_SQL
                 ids.update(conn.execute(statement, (missing,)).fetchall())
-        except (psycopg.OperationalError, psycopg.InterfaceError) as err:
-            raise _as_sqlalchemy_error(statement, conn, err) from err
-        except Exception as err:
-            raise LandAlone from err
+        except psycopg.Error as err:
+            raise sa.exc.DBAPIError.instance(statement, None, err, psycopg.Error,
+                                             connection_invalidated=bool(conn.broken or conn.closed)) from err
     new = {key for _, key in inserted}
     results = []
     for row in rows:
@@ -164,11 +141,22 @@ def _insert_events_psycopg(engine: Engine, rows: Sequence[dict[str, object]]) ->
     return results
 
 
+def _insert_together(engine: Engine, rows: Sequence[dict[str, object]]) -> list[tuple[int, bool]]:
+    """``_insert_events_psycopg`` for the batcher: an outage reaches every row's thread; any other failure
+    may be one row's fault, so each row then lands alone (``LandAlone``)."""
+    try:
+        return _insert_events_psycopg(engine, rows)
+    except OUTAGE_ERRORS:
+        raise
+    except Exception as err:
+        raise LandAlone from err
+
+
 def _land_once(engine: Engine, delivery: Delivery, parsed: Parsed, via: str) -> LandResult:
     row = _event_row(delivery, parsed, via)
     if not parsed.records and engine.dialect.driver == "psycopg":
         event_id, duplicate = hot_connections(engine).inserts.submit(
-            row, lambda rows: _insert_events_psycopg(engine, rows), lambda one: _insert_event_psycopg(engine, one))
+            row, lambda rows: _insert_together(engine, rows), lambda one: _insert_events_psycopg(engine, [one])[0])
         return LandResult(event_id=event_id, duplicate=duplicate)
     if not parsed.records:
         # One statement, committed by itself (autocommit): one round trip instead of BEGIN, INSERT, COMMIT.
