@@ -66,6 +66,9 @@ class _Scope:
     # identity index per key; a plain join would read every attempt of the table once the keys
     # are a few thousand, the plan the planner prefers and a cost that grows with the history.
     lateral: bool = False
+    # PostgreSQL, whole runs: the attempts grouped by key, the latest status an ordered aggregate
+    # (one sort, no window buffering every attempt: 1 s less on a day of a million).
+    grouped: bool = False
 
 
 def _attempt_totals() -> dict[str, sa.FunctionElement]:
@@ -94,10 +97,15 @@ def _outcome_select(scope: _Scope, now: datetime, missing_after_hours: float) ->
     # ``last``: per contact key, its attempts' totals and its latest attempt's status.
     if scope.lateral and k is not None:
         last = _lateral_totals_and_last(k)
+    elif scope.grouped:
+        key = (a.c.vbot_campaign_id, a.c.phone)
+        last = (sa.select(*key, *_totals_and_last()).select_from(attempts_from).where(scope.attempts)
+                .group_by(*key).subquery("grouped"))
     else:
-        # One pass over the attempts: sorted once per key, latest first; every row carries its key's
-        # totals (windows over the whole key) and its rank, and the first row of each key is kept.
-        # A GROUP BY for the totals next to the ranking read and sorted or hashed the attempts twice.
+        # Elsewhere (no ordered aggregates): one pass over the attempts, sorted once per key, latest
+        # first; every row carries its key's totals (windows over the whole key) and its rank, and
+        # the first row of each key is kept. A GROUP BY for the totals next to the ranking read and
+        # sorted or hashed the attempts twice.
         key = (a.c.vbot_campaign_id, a.c.phone)
         latest_first = (a.c.called_at.desc(), a.c.call_attempt_id.desc())
         last = (
@@ -135,6 +143,9 @@ def _outcome_select(scope: _Scope, now: datetime, missing_after_hours: float) ->
     )
     if scope.lateral:
         return select.outerjoin(last, sa.true())
+    if scope.grouped:
+        return select.outerjoin(last, sa.and_(last.c.vbot_campaign_id == run.c.vbot_campaign_id,
+                                              last.c.phone == cc.c.phone))
     return select.outerjoin(last, sa.and_(last.c.vbot_campaign_id == run.c.vbot_campaign_id,
                                           last.c.phone == cc.c.phone, last.c.rn == 1))
 
@@ -144,12 +155,18 @@ def _lateral_totals_and_last(keys: sa.Table) -> sa.Lateral:
     the joins above: the latest call, ties to the attempt parsed last)."""
     a = call_attempt
     of_key = sa.and_(a.c.vbot_campaign_id == keys.c.vbot_campaign_id, a.c.phone == keys.c.phone)
+    return sa.select(*_totals_and_last()).where(of_key).lateral("totals")
+
+
+def _totals_and_last() -> list[ColumnElement]:
+    """PostgreSQL: a key's attempts summed and its latest attempt's status, as aggregates."""
+    a = call_attempt
     latest_first = (a.c.called_at.desc(), a.c.call_attempt_id.desc())
-    return sa.select(
+    return [
         *(total.label(name) for name, total in _attempt_totals().items()),
         sa.func.array_agg(aggregate_order_by(a.c.status_code, *latest_first))[1].label("status_code"),
         sa.func.array_agg(aggregate_order_by(a.c.status_class, *latest_first))[1].label("status_class"),
-    ).where(of_key).lateral("totals")
+    ]
 
 
 def _insert_outcomes(conn: sa.Connection, scope: _Scope, now: datetime, missing_after_hours: float) -> int:
@@ -237,11 +254,11 @@ def _refresh(conn: sa.Connection, date_from: date, date_to: date, missing_after_
                 sa.select(cc.c.campaign_contact_id).where(cc.c.run_key.in_(unbuilt_keys)))))
         postgresql = conn.dialect.name == "postgresql"
         if postgresql:
-            # The ranking of whole runs' attempts (a day of a million: about 130 MB) sorts in memory,
+            # The sort of whole runs' attempts (a day of a million: about 130 MB) stays in memory,
             # not on disk; the recompute below goes back to the smaller setting its plans were chosen with.
             conn.execute(sa.text(f"SET LOCAL work_mem = '{_WORK_MEM_WHOLE_RUNS}'"))
-        built_contacts = _insert_outcomes(conn, _Scope(contacts=new_runs, attempts=a.c.vbot_campaign_id.in_(campaigns)),
-                                          now, missing_after_hours)
+        whole_runs = _Scope(contacts=new_runs, attempts=a.c.vbot_campaign_id.in_(campaigns), grouped=postgresql)
+        built_contacts = _insert_outcomes(conn, whole_runs, now, missing_after_hours)
         if postgresql:
             conn.execute(sa.text(f"SET LOCAL work_mem = '{_WORK_MEM}'"))
 
