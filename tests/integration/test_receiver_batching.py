@@ -192,3 +192,33 @@ def test_a_statement_whose_connection_is_killed_is_retried_and_every_delivery_la
     assert [(r.duplicate, r.dead_letter) for r in results] == [(False, False)] * 7
     rows = _rows_by_key(engine, [item[1].dedupe_key for item in [first, *others]])
     assert list(rows.values()) == [[r.event_id] for r in results]
+
+
+def test_a_statement_timing_out_in_a_stall_sends_those_waiting_behind_it_to_the_spool_without_a_statement(
+        pg_migrated_url: str) -> None:
+    engine = receiver_engine(pg_migrated_url, timeout_seconds=1)  # statement_timeout 1 s
+    try:
+        first_phone, *phones = _phones(6)
+        first, others = _item(first_phone), [_item(p) for p in phones]
+        seen_waiting: list[tuple[int, bool]] = []
+        with ThreadPoolExecutor(max_workers=len(others) + 1) as pool:
+            with _table_held(engine) as admin:
+                leader, followers = _queue_behind_a_blocked_insert(engine, admin, pool, first, others)
+                # The table stays locked until every thread is answered: a statement of the five would
+                # wait at the lock for its own second and be seen here.
+                while not all(f.done() for f in [leader, *followers]):
+                    seen_waiting.extend(_inserts_waiting_for_the_lock(admin))
+                    time.sleep(0.01)
+            errors = [f.exception(timeout=30) for f in [leader, *followers]]
+
+        assert not any(several for _, several in seen_waiting), seen_waiting  # only the first, alone
+        assert all(isinstance(err, store.OUTAGE_ERRORS) for err in errors), errors  # each one spools
+        assert "statement timeout" in str(errors[0]) and all(err is errors[0] for err in errors)
+        assert hot_connections(engine).inserts.largest == 1
+        # Nothing half-stored: every delivery is in the spool's hands, none in the table.
+        assert _rows_by_key(engine, [item[1].dedupe_key for item in [first, *others]]) == {
+            item[1].dedupe_key: [] for item in [first, *others]}
+        # The stall over, the next delivery lands at once.
+        assert not store.land(engine, *_item(_phones(1)[0])).duplicate
+    finally:
+        engine.dispose()

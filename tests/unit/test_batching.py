@@ -22,15 +22,18 @@ def _wait_until(condition: Callable[[], bool]) -> None:
 class Database:
     """Records what was sent, one statement at a time; the first statement waits until ``release``."""
 
-    def __init__(self, together_fails: Exception | None = None) -> None:
+    def __init__(self, together_fails: Exception | None = None, first_fails: Exception | None = None) -> None:
         self.statements: list[list[str]] = []
         self.gate = threading.Event()
         self.together_fails = together_fails
+        self.first_fails = first_fails
 
     def alone(self, row: str) -> str:
         if not self.statements:
             self.statements.append([row])
             self.gate.wait(10)
+            if self.first_fails is not None:
+                raise self.first_fails
         else:
             self.statements.append([row])
         if row == "refused":
@@ -98,6 +101,30 @@ def test_any_other_error_reaches_every_thread_of_the_statement_and_nobody_lands_
     db = Database(together_fails=outage)
     answers = _run(Batcher(), db, ["a", "b", "c"])
     assert answers == ["a:alone", outage, outage]
+    assert db.statements == [["a"], ["b", "c"]]
+
+
+def test_an_outage_of_a_row_alone_reaches_the_threads_waiting_behind_it_and_none_of_them_sends_a_statement() -> None:
+    outage = ConnectionError("statement timeout")
+    db = Database(first_fails=outage)
+    answers = _run(Batcher(outage=(ConnectionError,)), db, ["a", "b", "c"])
+    assert answers == [outage, outage, outage]
+    assert db.statements == [["a"]]
+
+
+def test_an_outage_of_a_statement_of_several_reaches_the_threads_waiting_behind_it() -> None:
+    outage = ConnectionError("statement timeout")
+    db = Database(together_fails=outage)
+    answers = _run(Batcher(max_rows=2, outage=(ConnectionError,)), db, ["a", "b", "c", "d", "e"])
+    assert answers == ["a:alone", outage, outage, outage, outage]
+    assert db.statements == [["a"], ["b", "c"]]  # "d" and "e" waited behind "b" and "c": no statement of theirs
+
+
+def test_a_row_alone_refused_for_its_own_fault_leaves_the_threads_waiting_behind_it_to_land() -> None:
+    refused = ValueError("value out of range")
+    db = Database(first_fails=refused)
+    answers = _run(Batcher(outage=(ConnectionError,)), db, ["a", "b", "c"])
+    assert answers == [refused, "b:together", "c:together"]
     assert db.statements == [["a"], ["b", "c"]]
 
 

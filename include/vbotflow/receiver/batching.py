@@ -11,6 +11,10 @@ committed, with its own result. When a row may be at fault (the database refused
 the driver could not encode a value), every row goes back to land alone, in its own thread, so a
 refused row becomes a dead letter by itself. Any other failure (an outage) is raised in every
 thread of the statement, which then spools as a single delivery does, without a second wait.
+An outage (``outage``: the error types that mean the database is away or stalled) also reaches
+the threads waiting behind the failed statement, whether it held one row or several: they spool
+at once instead of sending their own statement into the same outage, so no delivery waits for
+two statement timeouts.
 """
 
 from __future__ import annotations
@@ -47,8 +51,9 @@ class _Slot(Generic[R, T]):
 class Batcher(Generic[R, T]):
     """Leader and followers: one statement in flight per process; those who arrive meanwhile go next, together."""
 
-    def __init__(self, max_rows: int = MAX_ROWS) -> None:
+    def __init__(self, max_rows: int = MAX_ROWS, outage: tuple[type[BaseException], ...] = ()) -> None:
         self._lock = threading.Lock()
+        self._outage = outage
         self._waiting: list[_Slot[R, T]] = []
         self._leading = False
         self.max_rows = max_rows
@@ -83,7 +88,11 @@ class Batcher(Generic[R, T]):
         self.largest = max(self.largest, len(batch))
         try:
             if len(batch) == 1:
-                return alone(own.row)
+                try:
+                    return alone(own.row)
+                except self._outage as err:
+                    self._fail_waiting(err)
+                    raise
             try:
                 results = together([s.row for s in batch])
                 for s, result in zip(batch, results, strict=True):
@@ -93,6 +102,8 @@ class Batcher(Generic[R, T]):
             except Exception as err:  # noqa: BLE001 - raised in every thread of the statement
                 for s in batch:
                     s.error = err
+                if isinstance(err, self._outage):
+                    self._fail_waiting(err)
         finally:
             for s in batch:
                 s.alone = s.result is None and s.error is None  # also when the leader was interrupted
@@ -106,6 +117,14 @@ class Batcher(Generic[R, T]):
         if slot.error is not None:
             raise slot.error
         return alone(slot.row) if slot.alone else slot.result  # type: ignore[return-value]
+
+    def _fail_waiting(self, err: BaseException) -> None:
+        """An outage: every thread waiting now is answered with it, and none of them sends a statement."""
+        with self._lock:
+            waiting, self._waiting = self._waiting, []
+        for s in waiting:
+            s.error = err  # type: ignore[assignment]
+            s.ready.release()
 
     def _hand_on(self) -> None:
         """The first thread that waited leads the next statement; with none waiting, the next to come leads."""

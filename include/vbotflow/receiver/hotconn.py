@@ -23,6 +23,11 @@ from sqlalchemy.engine import Engine
 
 from vbotflow.receiver.batching import Batcher
 
+# The database is away, or stalled past the statement timeout: a delivery is spooled, and a replay
+# of the spool stops there (everything after it would fail the same way).
+OUTAGE_ERRORS: tuple[type[BaseException], ...] = (sa.exc.OperationalError, sa.exc.InterfaceError,
+                                                  sa.exc.DisconnectionError, sa.exc.TimeoutError)
+
 
 class HotConnections:
     """Idle autocommit connections of one engine, in one process."""
@@ -33,7 +38,7 @@ class HotConnections:
         self._pid = os.getpid()
         self._closed = False
         # The INSERTs of deliveries arriving together go as one statement (``batching``).
-        self.inserts: Batcher = Batcher()
+        self.inserts: Batcher = Batcher(outage=OUTAGE_ERRORS)
 
     def _new(self) -> psycopg.Connection:
         try:

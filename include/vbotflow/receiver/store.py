@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from vbotflow.receiver.batching import LandAlone
 from vbotflow.receiver.delivery import Delivery
-from vbotflow.receiver.hotconn import hot_connections
+from vbotflow.receiver.hotconn import OUTAGE_ERRORS, hot_connections
 from vbotflow.receiver.parse import Parsed, parse_delivery
 from vbotflow.store.tables import webhook_call_record, webhook_event
 
@@ -177,9 +177,6 @@ def _land_once(engine: Engine, delivery: Delivery, parsed: Parsed, via: str) -> 
     return LandResult(event_id=inserted, duplicate=False, records_new=len(new_ids))
 
 
-# The database is away (or locked): stop replaying, everything after would fail the same way.
-OUTAGE_ERRORS: tuple[type[BaseException], ...] = (sa.exc.OperationalError, sa.exc.InterfaceError,
-                                                  sa.exc.DisconnectionError, sa.exc.TimeoutError)
 
 
 def _once_more_after_a_dropped_connection(attempt: Callable[[], T]) -> T:
