@@ -13,8 +13,8 @@ refused row becomes a dead letter by itself. Any other failure (an outage) is ra
 thread of the statement, which then spools as a single delivery does, without a second wait.
 An outage (``outage``: the error types that mean the database is away or stalled) also reaches
 the threads waiting behind the failed statement, whether it held one row or several: they spool
-at once instead of sending their own statement into the same outage, so no delivery waits for
-two statement timeouts.
+at once instead of sending their own statement into the same outage: a stall costs them one
+statement timeout, not two.
 """
 
 from __future__ import annotations

@@ -177,8 +177,6 @@ def _land_once(engine: Engine, delivery: Delivery, parsed: Parsed, via: str) -> 
     return LandResult(event_id=inserted, duplicate=False, records_new=len(new_ids))
 
 
-
-
 def _once_more_after_a_dropped_connection(attempt: Callable[[], T]) -> T:
     try:
         return attempt()
