@@ -27,5 +27,6 @@ def add_crm_commands(groups: argparse._SubParsersAction) -> None:
     seed.add_argument("--url", dest="crm_url", required=True, help="SQLAlchemy URL of the CRM database")
     seed.add_argument("--rows", type=int, default=1000, help="customers to create (default 1000)")
     seed.add_argument("--seed", type=int, default=42)
-    seed.add_argument("--today", help="reference date for due dates and appointments (YYYY-MM-DD)")
+    seed.add_argument("--today", help="reference date for due dates and appointments "
+                                      "(YYYY-MM-DD; default: today in Vietnam)")
     seed.set_defaults(handler=_crm_seed)

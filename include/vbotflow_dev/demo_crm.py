@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from faker import Faker
 
 from vbotflow.store.db import make_engine
+from vbotflow.vbot.timestamps import VIETNAM
 
 crm_metadata = sa.MetaData()
 
@@ -116,11 +117,13 @@ def messy_phone(national: str, rng: random.Random) -> str:
 
 
 def seed_crm(url: str, rows: int, seed: int = 42, today: date | None = None) -> SeedSummary:
-    """(Re)create the demo CRM at ``url`` with ``rows`` customers."""
+    """(Re)create the demo CRM at ``url`` with ``rows`` customers; due dates and appointments around
+    ``today``, by default today in Vietnam: the day the campaign DAGs run for (a machine on UTC is a
+    day behind it from 17:00, and the list would then change with the hour of seeding)."""
     rng = random.Random(seed)
     fake = Faker("vi_VN")
     fake.seed_instance(seed)
-    today = today or date.today()
+    today = today or datetime.now(VIETNAM).date()
     engine = make_engine(url)
     crm_metadata.drop_all(engine)
     crm_metadata.create_all(engine)
