@@ -27,7 +27,7 @@ from vbotflow.vbot.timestamps import VIETNAM
 pytestmark = pytest.mark.slow
 
 PAY_DAG = "vbot_campaign__payment_reminder"
-CHUNK = 25  # 69 phones in the 300-customer demo CRM: three chunks, three creates
+CHUNK = 25  # about 60 phones in the 300-customer demo CRM: three chunks, three creates
 # Set to a path to keep a picture of the console for the README (docs/console.png).
 SCREENSHOT = os.environ.get("VBOTFLOW_CONSOLE_SCREENSHOT")
 

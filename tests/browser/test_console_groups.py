@@ -27,7 +27,7 @@ from vbotflow.vbot.timestamps import VIETNAM
 pytestmark = pytest.mark.slow
 
 PAY_DAG = "vbot_campaign__payment_reminder"
-CHUNK = 5  # the 300-customer demo CRM's day: 55-70 phones, so a dozen chunks or more
+CHUNK = 5  # about 60 phones in the 300-customer demo CRM: a dozen chunks
 MAX_TASKS = 2  # … sent by two create tasks
 
 
