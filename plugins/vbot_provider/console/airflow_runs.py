@@ -13,9 +13,10 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
+from vbot_provider.console.present import as_utc
 from vbotflow.campaigns.build import GROUP_LABEL_SEPARATOR, group_label_ends
 from vbotflow.campaigns.config import dag_id_for
 
@@ -51,7 +52,7 @@ def create_tasks(rows: Iterable[Mapping[str, Any]], chunk_positions: ChunkPositi
              .where(TaskInstance.dag_id.in_(set(config_of_dag)), TaskInstance.task_id == CREATE_TASK_ID,
                     # A create task runs after build_list wrote its rows: older ones (every group task of
                     # the DAG's history) cannot have handled these. An hour's margin for the clocks.
-                    started >= min(_as_utc(r["created_at"]) for r in rows) - CLOCK_MARGIN,
+                    started >= min(as_utc(r["created_at"]) for r in rows) - CLOCK_MARGIN,
                     sa.or_(TaskInstance.rendered_map_index.in_({r["campaign_name"] for r in rows}),
                            TaskInstance.rendered_map_index.contains(GROUP_LABEL_SEPARATOR, autoescape=True)))
              .order_by(started.asc()))
@@ -72,11 +73,6 @@ def create_tasks(rows: Iterable[Mapping[str, Any]], chunk_positions: ChunkPositi
         for row in handled:
             found[row["run_key"]] = ref
     return found
-
-
-def _as_utc(moment: datetime) -> datetime:
-    """``campaign_run`` times are UTC; SQLite hands them back without their zone."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def xcom_value(dag_id: str, run_id: str, task_id: str, key: str, map_index: int = -1) -> object | None:
