@@ -143,11 +143,8 @@ def _outcome_select(scope: _Scope, now: datetime, missing_after_hours: float) ->
     )
     if scope.lateral:
         return select.outerjoin(last, sa.true())
-    if scope.grouped:
-        return select.outerjoin(last, sa.and_(last.c.vbot_campaign_id == run.c.vbot_campaign_id,
-                                              last.c.phone == cc.c.phone))
-    return select.outerjoin(last, sa.and_(last.c.vbot_campaign_id == run.c.vbot_campaign_id,
-                                          last.c.phone == cc.c.phone, last.c.rn == 1))
+    of_contact = sa.and_(last.c.vbot_campaign_id == run.c.vbot_campaign_id, last.c.phone == cc.c.phone)
+    return select.outerjoin(last, of_contact if scope.grouped else sa.and_(of_contact, last.c.rn == 1))
 
 
 def _lateral_totals_and_last(keys: sa.Table) -> sa.Lateral:
