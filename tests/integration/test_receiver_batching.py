@@ -20,6 +20,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.integration.receiver_support import autocall_body
+from tests.stack import wait_for
 from vbotflow.receiver import store
 from vbotflow.receiver.delivery import Delivery
 from vbotflow.receiver.hotconn import hot_connections
@@ -51,12 +52,8 @@ def _phones(count: int) -> list[str]:
     return [f"09{uuid.uuid4().int % 10**8:08d}" for _ in range(count)]
 
 
-def _wait_until(condition: Callable[[], bool], what: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting until {what}")
-        time.sleep(0.02)
+def _wait_until(condition: Callable[[], object], what: str) -> None:
+    wait_for(condition, 30, what, interval=0.02)
 
 
 def _inserts_waiting_for_the_lock(admin: psycopg.Connection) -> list[tuple[int, bool]]:

@@ -9,14 +9,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from tests.stack import wait_for
 from vbotflow.receiver.batching import Batcher, LandAlone
 
 
 def _wait_until(condition: Callable[[], bool]) -> None:
-    deadline = time.monotonic() + 10
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.005)
+    wait_for(condition, 10, "the threads' hand-off", interval=0.005)
 
 
 class Database:
